@@ -1,0 +1,82 @@
+// Browser tests against the release build of the real server.
+//
+// The server is started once per run on a free port with a fresh SQLite database and mail folder
+// in a temporary directory, seeded through the server's own operator CLI (`server seed-demo`).
+// Chromium is Debian's (`/usr/bin/chromium`): Playwright's own browser download cannot run here.
+import { defineConfig, devices } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const workspace = resolve(__dirname, '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(workspace, 'target');
+
+// The config is evaluated again in every worker; the environment carries the first choice over.
+function freePort(): string {
+  const script =
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return execFileSync(process.execPath, ['-e', script]).toString().trim();
+}
+process.env.E2E_PORT ??= freePort();
+process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'reinicio-e2e-'));
+
+const port = process.env.E2E_PORT;
+const dataDir = process.env.E2E_DATA_DIR;
+const serverBin = process.env.E2E_SERVER_BIN ?? join(targetDir, 'release', 'server');
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  use: {
+    baseURL,
+    locale: 'es-EC',
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: `"${serverBin}" seed-demo && exec "${serverBin}" serve`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      REINICIO_LISTEN_ADDR: `127.0.0.1:${port}`,
+      REINICIO_PUBLIC_BASE_URL: baseURL,
+      REINICIO_DATABASE_URL: `sqlite://${dataDir}/e2e.sqlite3?mode=rwc`,
+      REINICIO_MAIL_URL: `file://${dataDir}/outbox`,
+      REINICIO_LOG_FORMAT: 'json',
+      LEPTOS_SITE_ROOT: join(workspace, 'target', 'site'),
+      LEPTOS_ENV: 'PROD',
+    },
+  },
+});

@@ -1,0 +1,17 @@
+//! Schema migrations. The server runs them at start-up (and `server migrate` runs them alone), so
+//! several instances sharing one database agree on its shape; sea-orm-migration records what ran.
+//!
+//! A migration that has shipped is never edited: a change is a new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_registrations;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_registrations::Migration)]
+    }
+}

@@ -1,0 +1,309 @@
+//! One typed configuration, read from `REINICIO_*` environment variables.
+//!
+//! Every setting has a default that runs the app on one machine with nothing else installed
+//! (SQLite under `data/`, e-mail written to `data/outbox/`). Production overrides them. A bad value
+//! stops start-up with one line that names the variable, so an operator fixes it in one go.
+
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
+
+use url::Url;
+
+pub const PREFIX: &str = "REINICIO_";
+
+/// Where e-mail goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Each message written as an `.eml` file in this folder (the embedded default).
+    Folder(PathBuf),
+    /// An SMTP relay: `smtps://` is TLS from the first byte, `smtp://` upgrades with STARTTLS
+    /// (required: a password never crosses the network in clear), `smtp://…?tls=none` only for a
+    /// relay on loopback. Credentials go in the URL's user and password.
+    Smtp(Url),
+}
+
+// Hand-written so that an SMTP password can never reach a log line through `{:?}`.
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailTransport::Folder(path) => f.debug_tuple("Folder").field(path).finish(),
+            MailTransport::Smtp(url) => f.debug_tuple("Smtp").field(&redact(url)).finish(),
+        }
+    }
+}
+
+/// The URL with its password replaced, for logs.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Copy)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for log collectors in production.
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub database_url: String,
+    pub mail: MailTransport,
+    /// The sender of every e-mail.
+    pub mail_from: String,
+    /// The address users reach the service at; links in e-mails are built from it, never from the
+    /// request's Host header (which an attacker chooses).
+    pub public_base_url: Url,
+    /// A `tracing` filter such as `info` or `server=debug,sea_orm=warn`.
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen_addr", &self.listen_addr)
+            .field("database_url", &redact_str(&self.database_url))
+            .field("mail", &self.mail)
+            .field("mail_from", &self.mail_from)
+            .field("public_base_url", &self.public_base_url.as_str())
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+fn redact_str(raw: &str) -> String {
+    Url::parse(raw)
+        .map(|u| redact(&u))
+        .unwrap_or_else(|_| raw.to_owned())
+}
+
+/// A setting that cannot be used: the message names the variable and what it accepts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuración inválida: {variable}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub value: String,
+    pub reason: String,
+}
+
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reinicio-clave.sqlite3?mode=rwc";
+pub const DEFAULT_MAIL_URL: &str = "file://data/outbox";
+pub const DEFAULT_MAIL_FROM: &str = "ECUAPASS <no-responder@localhost>";
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(PREFIX) || k == "DATABASE_URL")
+            .collect();
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str, default: &str| -> (String, String) {
+            let variable = format!("{PREFIX}{name}");
+            let value = lookup(&variable)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned());
+            (variable, value.trim().to_owned())
+        };
+        let invalid = |variable: &str, value: &str, reason: &str| ConfigError {
+            variable: variable.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+
+        let (var, raw) = get("LISTEN_ADDR", DEFAULT_LISTEN_ADDR);
+        let listen_addr = raw
+            .parse()
+            .map_err(|_| invalid(&var, &raw, "se espera IP:puerto, p. ej. 0.0.0.0:3000"))?;
+
+        // DATABASE_URL is the name every hosting platform sets; ours wins when both exist.
+        let (var, raw) = match lookup("REINICIO_DATABASE_URL").filter(|v| !v.trim().is_empty()) {
+            Some(v) => ("REINICIO_DATABASE_URL".to_owned(), v.trim().to_owned()),
+            None => match lookup("DATABASE_URL").filter(|v| !v.trim().is_empty()) {
+                Some(v) => ("DATABASE_URL".to_owned(), v.trim().to_owned()),
+                None => get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            },
+        };
+        if !(raw.starts_with("sqlite:")
+            || raw.starts_with("postgres://")
+            || raw.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                &var,
+                &redact_str(&raw),
+                "se espera sqlite://RUTA?mode=rwc o postgres://USUARIO@HOST/BASE",
+            ));
+        }
+        let database_url = raw;
+
+        let (var, raw) = get("MAIL_URL", DEFAULT_MAIL_URL);
+        let mail = parse_mail(&raw).map_err(|reason| invalid(&var, &redact_str(&raw), reason))?;
+
+        let (var, raw) = get("MAIL_FROM", DEFAULT_MAIL_FROM);
+        if !raw.contains('@') {
+            return Err(invalid(
+                &var,
+                &raw,
+                "se espera una dirección, p. ej. ECUAPASS <no-responder@aduana.gob.ec>",
+            ));
+        }
+        let mail_from = raw;
+
+        let (var, raw) = get("PUBLIC_BASE_URL", &format!("http://{listen_addr}"));
+        let public_base_url = Url::parse(&raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| invalid(&var, &raw, "se espera una URL http(s)://HOST[:PUERTO]"))?;
+
+        let (var, raw) = get("LOG_LEVEL", DEFAULT_LOG_LEVEL);
+        if tracing_subscriber::EnvFilter::try_new(&raw).is_err() {
+            return Err(invalid(
+                &var,
+                &raw,
+                "se espera un filtro de tracing, p. ej. info o server=debug",
+            ));
+        }
+        let log_level = raw;
+
+        let (var, raw) = get("LOG_FORMAT", "text");
+        let log_format = match raw.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid(&var, &raw, "se espera text o json")),
+        };
+
+        Ok(Config {
+            listen_addr,
+            database_url,
+            mail,
+            mail_from,
+            public_base_url,
+            log_level,
+            log_format,
+        })
+    }
+}
+
+fn parse_mail(raw: &str) -> Result<MailTransport, &'static str> {
+    const ACCEPTED: &str =
+        "se espera file://CARPETA, smtp://[USUARIO:CLAVE@]HOST[:PUERTO] o smtps://…";
+    if let Some(folder) = raw.strip_prefix("file://") {
+        if folder.is_empty() {
+            return Err(ACCEPTED);
+        }
+        return Ok(MailTransport::Folder(PathBuf::from(folder)));
+    }
+    let url = Url::parse(raw).map_err(|_| ACCEPTED)?;
+    match url.scheme() {
+        "smtp" | "smtps" if url.host_str().is_some_and(|h| !h.is_empty()) => {
+            match url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v) {
+                None => {}
+                Some(v) if v == "none" => {}
+                Some(_) => {
+                    return Err("el único valor aceptado de tls es none (solo para un relé local)");
+                }
+            }
+            Ok(MailTransport::Smtp(url))
+        }
+        _ => Err(ACCEPTED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_one_machine_without_services() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
+        assert!(c.database_url.starts_with("sqlite://data/"));
+        assert_eq!(c.mail, MailTransport::Folder(PathBuf::from("data/outbox")));
+        assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn production_settings_are_read() {
+        let c = config(&[
+            ("REINICIO_LISTEN_ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://app@db/reinicio"),
+            (
+                "REINICIO_MAIL_URL",
+                "smtps://user:secreto@smtp.aduana.gob.ec:465",
+            ),
+            ("REINICIO_PUBLIC_BASE_URL", "https://reinicio.aduana.gob.ec"),
+            ("REINICIO_LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.port(), 8080);
+        assert_eq!(c.database_url, "postgres://app@db/reinicio");
+        assert!(matches!(c.mail, MailTransport::Smtp(ref u) if u.scheme() == "smtps"));
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn prefixed_database_url_wins_over_the_platform_one() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://platform/db"),
+            ("REINICIO_DATABASE_URL", "postgres://ours/db"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://ours/db");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("REINICIO_LISTEN_ADDR", "localhost"),
+            ("REINICIO_DATABASE_URL", "mysql://x/y"),
+            ("REINICIO_MAIL_URL", "http://mail"),
+            ("REINICIO_MAIL_URL", "smtp://relay?tls=maybe"),
+            ("REINICIO_MAIL_FROM", "nadie"),
+            ("REINICIO_PUBLIC_BASE_URL", "ftp://x"),
+            ("REINICIO_LOG_LEVEL", "=,=[[["),
+            ("REINICIO_LOG_FORMAT", "xml"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{value}");
+            let line = err.to_string();
+            assert!(line.contains(var) && !line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output_or_errors() {
+        let c = config(&[
+            ("REINICIO_MAIL_URL", "smtp://user:hunter2@relay.example"),
+            ("REINICIO_DATABASE_URL", "postgres://app:pgsecret@db/x"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("pgsecret"),
+            "{shown}"
+        );
+
+        let err = config(&[("REINICIO_DATABASE_URL", "mysql://app:pgsecret@db/x")]).unwrap_err();
+        assert!(!err.to_string().contains("pgsecret"));
+    }
+}

@@ -1,0 +1,59 @@
+//! The database connection: SQLite on one machine, PostgreSQL when several instances share it.
+
+use std::path::Path;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// Connects and brings the schema up to date. Migrations are idempotent and recorded in the
+/// database, so every instance may run them at start-up.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if let Some(parent) = sqlite_file(url).and_then(Path::parent)
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            DbErr::Custom(format!(
+                "no se pudo crear la carpeta {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    // sqlx logs every statement at info level; our own logs say what happened without SQL.
+    options.sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| Path::new(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file_behind_a_url() {
+        assert_eq!(
+            sqlite_file("sqlite://data/x.sqlite3?mode=rwc"),
+            Some(Path::new("data/x.sqlite3"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:/tmp/a.db"),
+            Some(Path::new("/tmp/a.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Shared test fixtures: the databases every database test runs against, and a running server.
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::net::SocketAddr;
+
+use sea_orm::{ConnectionTrait, Database};
+use server::config::Config;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// A fresh, empty database: a SQLite file, or a PostgreSQL database made for this test alone.
+pub struct TestDb {
+    pub label: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/test.sqlite3?mode=rwc", dir.path().display());
+        TestDb {
+            label: "sqlite",
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres(admin_url: &str) -> Self {
+        let admin = Database::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("TEST_POSTGRES_URL no responde: {e}"));
+        let name = format!("reinicio_test_{:016x}", rand_u64());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("CREATE DATABASE");
+        let mut url = url::Url::parse(admin_url).expect("TEST_POSTGRES_URL es una URL");
+        url.set_path(&name);
+        TestDb {
+            label: "postgres",
+            url: url.to_string(),
+            _dir: None,
+            postgres: Some((admin_url.to_owned(), name)),
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files go with their temporary folder).
+    pub async fn drop_database(self) {
+        if let Some((admin_url, name)) = &self.postgres {
+            let admin = Database::connect(admin_url).await.expect("admin");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .expect("DROP DATABASE");
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set. Under CI=true PostgreSQL is
+/// required: a database test that silently skipped it would prove nothing.
+pub async fn databases() -> Vec<TestDb> {
+    let mut all = vec![TestDb::sqlite()];
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => all.push(TestDb::postgres(&url).await),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true exige TEST_POSTGRES_URL para las pruebas de base de datos")
+        }
+        _ => eprintln!("TEST_POSTGRES_URL no definida: solo SQLite"),
+    }
+    all
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded per process from the OS: enough to keep parallel tests apart.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// Configuration for a server on a random loopback port with its own database and mail folder.
+pub fn config(db: &TestDb, mail_dir: &std::path::Path) -> Config {
+    let url = db.url.clone();
+    let mail = format!("file://{}", mail_dir.display());
+    Config::from_lookup(move |name| match name {
+        "REINICIO_LISTEN_ADDR" => Some("127.0.0.1:0".into()),
+        "REINICIO_DATABASE_URL" => Some(url.clone()),
+        "REINICIO_MAIL_URL" => Some(mail.clone()),
+        _ => None,
+    })
+    .expect("test configuration")
+}
+
+/// A plain HTTP/1.1 GET over a fresh connection: (status, body).
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
