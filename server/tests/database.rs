@@ -2,7 +2,7 @@
 
 mod support;
 
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use server::{db, entities::registration, seed};
 
 #[tokio::test]
@@ -30,6 +30,25 @@ async fn migrations_apply_twice_and_seeding_is_idempotent() {
         );
         let count = registration::Entity::find().count(&conn).await.unwrap();
         assert_eq!(count, seed::DEMO.len() as u64, "{}", test_db.label);
+
+        // Stored in the validation crate's canonical forms: what lookups will compare against.
+        let find = |clave: &'static str| {
+            registration::Entity::find()
+                .filter(registration::Column::UsuarioIdClave.eq(clave))
+                .one(&conn)
+        };
+        let mperez = find("mperez").await.unwrap().expect(test_db.label);
+        assert_eq!(mperez.usuario_id, "MPerez");
+        assert_eq!(mperez.clasificacion, "usuario_general");
+        assert_eq!(mperez.correo, "maria.perez@example.com");
+        assert_eq!(
+            find("jsalazar.emp").await.unwrap().unwrap().identificacion,
+            "0926687856"
+        );
+        assert_eq!(
+            find("aauditor").await.unwrap().unwrap().identificacion,
+            "AB123456"
+        );
         drop(conn);
         test_db.drop_database().await;
     }
