@@ -4,6 +4,8 @@
 //! Everything here must compile to WASM: database, mail and secrets stay in the `server` crate and
 //! reach the page only through server functions.
 
+pub mod api;
+
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{

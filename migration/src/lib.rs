@@ -6,12 +6,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_registrations;
+mod m20261128_000002_reset_outbox_audit;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_registrations::Migration)]
+        vec![
+            Box::new(m20261128_000001_registrations::Migration),
+            Box::new(m20261128_000002_reset_outbox_audit::Migration),
+        ]
     }
 }

@@ -61,6 +61,8 @@ pub struct Config {
     /// A `tracing` filter such as `info` or `server=debug,sea_orm=warn`.
     pub log_level: String,
     pub log_format: LogFormat,
+    /// How long a temporary password stays valid once e-mailed.
+    pub reset_ttl_minutes: u32,
 }
 
 impl fmt::Debug for Config {
@@ -73,6 +75,7 @@ impl fmt::Debug for Config {
             .field("public_base_url", &self.public_base_url.as_str())
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
+            .field("reset_ttl_minutes", &self.reset_ttl_minutes)
             .finish()
     }
 }
@@ -183,7 +186,15 @@ impl Config {
             _ => return Err(invalid(&var, &raw, "se espera text o json")),
         };
 
+        let (var, raw) = get("RESET_TTL_MINUTES", "60");
+        let reset_ttl_minutes = raw
+            .parse()
+            .ok()
+            .filter(|m| (5..=1440).contains(m))
+            .ok_or_else(|| invalid(&var, &raw, "se esperan minutos entre 5 y 1440"))?;
+
         Ok(Config {
+            reset_ttl_minutes,
             listen_addr,
             database_url,
             mail,
@@ -240,6 +251,7 @@ mod tests {
         assert_eq!(c.mail, MailTransport::Folder(PathBuf::from("data/outbox")));
         assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:3000/");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.reset_ttl_minutes, 60);
     }
 
     #[test]
@@ -282,6 +294,8 @@ mod tests {
             ("REINICIO_PUBLIC_BASE_URL", "ftp://x"),
             ("REINICIO_LOG_LEVEL", "=,=[[["),
             ("REINICIO_LOG_FORMAT", "xml"),
+            ("REINICIO_RESET_TTL_MINUTES", "0"),
+            ("REINICIO_RESET_TTL_MINUTES", "una hora"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -1,9 +1,14 @@
 //! The HTTP surface: the Leptos pages and server functions, static files, and `/healthz`.
 
+use std::{net::SocketAddr, sync::Arc};
+
+use app::api::ssr::{ClientAddr, SharedBackend};
 use axum::{
     Router,
-    extract::{FromRef, State},
+    extract::{ConnectInfo, FromRef, Request, State},
     http::StatusCode,
+    middleware::{self, Next},
+    response::Response,
     routing::get,
 };
 use leptos::prelude::*;
@@ -17,24 +22,44 @@ pub struct AppState {
     pub db: DatabaseConnection,
 }
 
-pub fn router(state: AppState) -> Router {
+/// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
+/// before it is read.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn router(state: AppState, services: crate::services::Services) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
-    let db = state.db.clone();
+    let backend = SharedBackend(Arc::new(services));
     Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(
             &state,
             routes,
-            // Server functions reach the database through context, never through globals.
-            move || provide_context(db.clone()),
+            // Server functions reach the services through context, never through globals.
+            move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(middleware::from_fn(client_addr))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Records the client's address for audit: the socket's peer.
+async fn client_addr(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        request.extensions_mut().insert(ClientAddr(peer.ip()));
+    }
+    next.run(request).await
 }
 
 /// For load balancers: 200 when this instance can reach its database, 503 otherwise.

@@ -9,8 +9,9 @@ pub mod entities;
 pub mod http;
 pub mod mail;
 pub mod seed;
+pub mod services;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
@@ -48,14 +49,17 @@ pub fn leptos_options(listen_addr: SocketAddr) -> Result<LeptosOptions, StartErr
 /// A server that is listening and ready to serve.
 pub struct Running {
     pub addr: SocketAddr,
+    pub services: services::Services,
     listener: TcpListener,
     app: axum::Router,
+    worker: services::outbox::Worker<mail::LettreMailer>,
 }
 
 /// Connects to the database, migrates, binds the port. Returns once requests can be accepted.
 pub async fn start(config: &config::Config) -> Result<Running, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
-    mail::LettreMailer::from_config(&config.mail)?;
+    let mailer = mail::LettreMailer::from_config(&config.mail)?;
+    let composer = mail::Composer::new(&config.mail_from, &config.public_base_url)?;
     let leptos_options = leptos_options(config.listen_addr)?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -64,24 +68,55 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let app = http::router(http::AppState { leptos_options, db });
+    let clock: Arc<dyn services::Clock> = Arc::new(services::SystemClock);
+    let services = services::Services {
+        db: db.clone(),
+        clock: clock.clone(),
+        outbox_wakeup: Default::default(),
+        reset_ttl_minutes: config.reset_ttl_minutes,
+    };
+    let worker = services::outbox::Worker {
+        db: db.clone(),
+        mailer,
+        clock,
+        wakeup: services.outbox_wakeup.clone(),
+        settings: services::outbox::Settings {
+            reset_ttl_minutes: config.reset_ttl_minutes,
+            ..Default::default()
+        },
+        composer,
+    };
+    let app = http::router(http::AppState { leptos_options, db }, services.clone());
     Ok(Running {
         addr,
+        services,
         listener,
         app,
+        worker,
     })
 }
 
 impl Running {
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
+    /// outbox worker after its current message (what it has not sent stays queued).
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve)
+        let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(self.worker.run(async {
+            let _ = worker_stopped.await;
+        }));
+        let served = axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve);
+        let _ = stop_worker.send(());
+        let _ = worker.await;
+        served
     }
 }
 

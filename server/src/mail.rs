@@ -6,10 +6,11 @@
 
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
 
-use crate::config::MailTransport;
+use crate::{config::MailTransport, services::password::TemporaryPassword};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -92,6 +93,111 @@ impl Mailer for LettreMailer {
                 .map_err(|e| MailError::Send(e.to_string())),
         }
     }
+}
+
+/// Builds the messages the service sends, in Spanish, as plain text and HTML.
+#[derive(Clone)]
+pub struct Composer {
+    pub from: Mailbox,
+    /// Where the person signs in; from the configured public base URL, never a request's Host.
+    pub sign_in_url: String,
+}
+
+impl Composer {
+    pub fn new(from: &str, public_base_url: &url::Url) -> Result<Self, MailError> {
+        let from = from
+            .parse()
+            .map_err(|e| MailError::Config(format!("REINICIO_MAIL_FROM: {e}")))?;
+        let sign_in_url = public_base_url
+            .join("ingreso")
+            .map_err(|e| MailError::Config(e.to_string()))?
+            .to_string();
+        Ok(Composer { from, sign_in_url })
+    }
+
+    /// The e-mail that carries a temporary password.
+    pub fn reset(
+        &self,
+        to: &str,
+        usuario: &str,
+        secret: &TemporaryPassword,
+        expires_at_ms: i64,
+    ) -> Result<Message, MailError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
+        let vence = hora_ecuador(expires_at_ms);
+        let clave = secret.expose();
+        let url = &self.sign_in_url;
+        let text = format!(
+            "Estimado usuario de ECUAPASS:\n\n\
+             Recibimos una solicitud de reinicio de clave para el ID usuario {usuario}.\n\n\
+             Su clave temporal es: {clave}\n\n\
+             Es válida hasta el {vence} (hora de Ecuador) y sirve una sola vez. Al ingresar con \
+             ella en {url} el sistema le pedirá elegir una clave nueva.\n\n\
+             Su clave anterior sigue funcionando mientras no use esta.\n\n\
+             Si usted no solicitó este cambio, ignore este mensaje: nadie puede usar la clave \
+             temporal sin acceso a su correo. Si recibe mensajes como este sin haberlos pedido, \
+             comuníquese con la mesa de servicios del SENAE.\n\n\
+             Servicio Nacional de Aduana del Ecuador\n"
+        );
+        let html = format!(
+            "<!DOCTYPE html><html lang=\"es\"><body style=\"font-family:sans-serif\">\
+             <p>Estimado usuario de ECUAPASS:</p>\
+             <p>Recibimos una solicitud de reinicio de clave para el ID usuario <strong>{usuario}</strong>.</p>\
+             <p>Su clave temporal es:</p>\
+             <p style=\"font-size:1.4em;font-family:monospace;letter-spacing:.1em\">{clave}</p>\
+             <p>Es válida hasta el <strong>{vence}</strong> (hora de Ecuador) y sirve una sola vez. \
+             Al <a href=\"{url}\">ingresar a ECUAPASS</a> con ella, el sistema le pedirá elegir una clave nueva.</p>\
+             <p>Su clave anterior sigue funcionando mientras no use esta.</p>\
+             <p>Si usted no solicitó este cambio, ignore este mensaje: nadie puede usar la clave temporal \
+             sin acceso a su correo. Si recibe mensajes como este sin haberlos pedido, comuníquese con la \
+             mesa de servicios del SENAE.</p>\
+             <p>Servicio Nacional de Aduana del Ecuador</p></body></html>",
+            usuario = escape_html(usuario),
+            url = escape_html(url),
+        );
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject("ECUAPASS: su clave temporal")
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html),
+                    ),
+            )
+            .map_err(|e| MailError::Config(e.to_string()))
+    }
+}
+
+/// `dd/mm/aaaa a las HH:MM` in Ecuador's time (America/Guayaquil, from the bundled tz database).
+pub fn hora_ecuador(ms: i64) -> String {
+    let zone = jiff::tz::TimeZone::get("America/Guayaquil").unwrap_or_else(|_| {
+        // Ecuador has kept UTC-5 without daylight saving since 1993.
+        jiff::tz::TimeZone::fixed(jiff::tz::offset(-5))
+    });
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(zone)
+                .strftime("%d/%m/%Y a las %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -1,3 +1,6 @@
 //! sea-orm entities, one module a table. The schema itself is defined by the `migration` crate.
 
+pub mod audit_log;
+pub mod credential;
+pub mod mail_outbox;
 pub mod registration;

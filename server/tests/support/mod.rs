@@ -120,3 +120,5 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+pub mod smtp;

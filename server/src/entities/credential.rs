@@ -1,0 +1,21 @@
+//! An account's password hashes: the current one and at most one pending temporary one.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "credentials")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub registration_id: i64,
+    pub password_hash: Option<String>,
+    pub temp_hash: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub temp_expires_at: Option<i64>,
+    pub temp_used_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

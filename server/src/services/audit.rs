@@ -1,0 +1,40 @@
+//! The audit trail: every lookup, reset request and e-mail send, with its outcome, the client's
+//! address and the identification masked. Never a secret.
+
+use std::net::IpAddr;
+
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use validation::Identificacion;
+
+use crate::entities::audit_log;
+
+pub struct Entry<'a> {
+    pub event: &'static str,
+    pub outcome: &'static str,
+    pub client: Option<IpAddr>,
+    pub identificacion: Option<&'a Identificacion>,
+    pub registration_id: Option<i64>,
+}
+
+pub async fn record(db: &impl ConnectionTrait, at: i64, entry: Entry<'_>) -> Result<(), DbErr> {
+    tracing::info!(
+        event = entry.event,
+        outcome = entry.outcome,
+        client = ?entry.client,
+        identificacion = entry.identificacion.map(Identificacion::masked),
+        registration = entry.registration_id,
+        "auditoría"
+    );
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        at: Set(at),
+        event: Set(entry.event.to_owned()),
+        outcome: Set(entry.outcome.to_owned()),
+        client_addr: Set(entry.client.map(|c| c.to_string())),
+        identificacion: Set(entry.identificacion.map(Identificacion::masked)),
+        registration_id: Set(entry.registration_id),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await
+    .map(drop)
+}

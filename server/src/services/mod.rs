@@ -1,0 +1,103 @@
+//! The services behind the page: plain Rust over the database, tested without a browser.
+//!
+//! Server functions (in `app::api`) only validate and call these through [`app::api::ssr::Backend`].
+
+pub mod audit;
+pub mod outbox;
+pub mod password;
+pub mod registry;
+
+use std::{
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+};
+
+use app::api::{ApiError, ReinicioSolicitado, UsuarioEncontrado, ssr::BoxFuture};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::Notify;
+use validation::{BusquedaId, ReinicioClave};
+
+/// Milliseconds since the Unix epoch, injectable so that expiry is tested without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> i64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        jiff::Timestamp::now().as_millisecond()
+    }
+}
+
+/// A clock that moves only when told to.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(start_ms: i64) -> Self {
+        ManualClock(AtomicI64::new(start_ms))
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No approved registration matches. Deliberately one variant for every kind of miss.
+    #[error("sin coincidencia")]
+    NoMatch,
+    #[error("base de datos: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NoMatch => ApiError::SinCoincidencia,
+            ServiceError::Database(error) => {
+                // The database's words stay in the log; the person gets the generic message.
+                tracing::error!(%error, "error de base de datos atendiendo una solicitud");
+                ApiError::Interno
+            }
+        }
+    }
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox worker as soon as a message is queued: the e-mail leaves at once.
+    pub outbox_wakeup: Arc<Notify>,
+    pub reset_ttl_minutes: u32,
+}
+
+impl app::api::ssr::Backend for Services {
+    fn buscar_id(
+        &self,
+        form: BusquedaId,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'_, Result<UsuarioEncontrado, ApiError>> {
+        Box::pin(async move { Ok(registry::buscar_id(self, &form, client).await?) })
+    }
+
+    fn solicitar_reinicio(
+        &self,
+        form: ReinicioClave,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'_, Result<ReinicioSolicitado, ApiError>> {
+        Box::pin(async move { Ok(registry::solicitar_reinicio(self, &form, client).await?) })
+    }
+}

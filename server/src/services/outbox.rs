@@ -1,0 +1,369 @@
+//! The mail outbox and the worker that sends it.
+//!
+//! A request only inserts a row, in the same transaction as its audit entry, and answers: it
+//! never waits for SMTP. The worker claims due rows, sends them, and records the outcome.
+//!
+//! **Where the temporary password lives until it is sent: nowhere.** The row says only "reset
+//! for registration N". The worker generates the password at send time, hashes it, sends the
+//! e-mail and, only once the relay has accepted it, stores the hash (replacing any earlier
+//! temporary password) in the same transaction that marks the row sent. No plaintext secret is
+//! ever at rest and no encryption key has to be managed. Consequences, all intended:
+//! - the password that works is always the one in the latest e-mail sent;
+//! - a crash between the relay's acceptance and the commit leaves the row "sending"; once its
+//!   lock expires it is sent again with a new password, so a message goes out at most twice and
+//!   only the second one works;
+//! - the validity (60 minutes by default) counts from the send, not from the request, so an
+//!   e-mail delayed by a relay outage is not already expired when it arrives.
+//!
+//! Claims are one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`, so several
+//! server instances on PostgreSQL share the outbox without sending a row twice; SQLite serialises
+//! writers, which gives the same guarantee for its single instance.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query},
+};
+use tokio::sync::Notify;
+
+use super::{Clock, audit, password, registry};
+use crate::{
+    entities::{credential, mail_outbox, registration},
+    mail::{self, Mailer},
+};
+
+pub const QUEUED: &str = "queued";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const ABANDONED: &str = "abandoned";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Rows claimed at once.
+    pub batch: u64,
+    /// Attempts before a message is abandoned.
+    pub max_attempts: i32,
+    /// Wait after the first failure; doubles each time up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claim lasts: a "sending" row older than this belonged to a worker that died.
+    pub claim_lock: Duration,
+    /// How often to look for due retries when nothing wakes the worker.
+    pub poll: Duration,
+    pub reset_ttl_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch: 10,
+            max_attempts: 10,
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(15 * 60),
+            claim_lock: Duration::from_secs(120),
+            poll: Duration::from_secs(1),
+            reset_ttl_minutes: 60,
+        }
+    }
+}
+
+impl Settings {
+    /// The wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = Ord::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 20);
+        self.base_backoff
+            .saturating_mul(1 << exp)
+            .min(self.max_backoff)
+    }
+}
+
+pub struct Worker<M> {
+    pub db: DatabaseConnection,
+    pub mailer: M,
+    pub clock: Arc<dyn Clock>,
+    pub wakeup: Arc<Notify>,
+    pub settings: Settings,
+    pub composer: mail::Composer,
+}
+
+impl<M: Mailer> Worker<M> {
+    /// Runs until `shutdown` completes; a batch in progress is finished first.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "buzón de salida: error de base de datos"),
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wakeup.notified() => {},
+                () = tokio::time::sleep(self.settings.poll) => {},
+            }
+        }
+        tracing::info!("buzón de salida detenido");
+    }
+
+    /// Claims one batch of due messages and tries each once; returns how many were tried.
+    pub async fn run_once(&self) -> Result<usize, DbErr> {
+        let claimed = self.claim().await?;
+        let n = claimed.len();
+        for row in claimed {
+            self.deliver(row).await?;
+        }
+        Ok(n)
+    }
+
+    async fn claim(&self) -> Result<Vec<mail_outbox::Model>, DbErr> {
+        use mail_outbox::Column as C;
+        let now = self.clock.now_ms();
+        let lock_until = now + self.settings.claim_lock.as_millis() as i64;
+        let mut due = Query::select();
+        due.column(C::Id)
+            .from(mail_outbox::Entity)
+            .cond_where(
+                sea_orm::Condition::any()
+                    .add(C::State.eq(QUEUED).and(C::NextAttemptAt.lte(now)))
+                    .add(C::State.eq(SENDING).and(C::LockedUntil.lte(now))),
+            )
+            .order_by(C::Id, sea_orm::Order::Asc)
+            .limit(self.settings.batch);
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        mail_outbox::Entity::update_many()
+            .col_expr(C::State, Expr::value(SENDING))
+            .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
+            .col_expr(C::LockedUntil, Expr::value(lock_until))
+            .filter(C::Id.in_subquery(due))
+            .exec_with_returning(&self.db)
+            .await
+    }
+
+    async fn deliver(&self, row: mail_outbox::Model) -> Result<(), DbErr> {
+        let registration = registration::Entity::find_by_id(row.registration_id)
+            .one(&self.db)
+            .await?;
+        let Some(registration) = registration.filter(|r| r.estado == registry::APROBADA) else {
+            // Disabled (or removed) since it was queued: the password must not go out.
+            return self
+                .finish(&row, ABANDONED, Some("el registro ya no está aprobado"))
+                .await;
+        };
+        if row.kind != registry::KIND_RESET {
+            return self
+                .finish(&row, ABANDONED, Some("tipo de mensaje desconocido"))
+                .await;
+        }
+
+        let secret = match password::TemporaryPassword::generate() {
+            Ok(secret) => secret,
+            Err(error) => {
+                return self
+                    .retry_or_abandon(&row, &format!("getrandom: {error}"))
+                    .await;
+            }
+        };
+        let hash = match password::hash(secret.expose().to_owned()).await {
+            Ok(hash) => hash,
+            Err(error) => return self.retry_or_abandon(&row, &error.to_string()).await,
+        };
+        let sent_at = self.clock.now_ms();
+        let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
+        let message = match self.composer.reset(
+            &row.recipient,
+            &registration.usuario_id,
+            &secret,
+            expires_at,
+        ) {
+            Ok(message) => message,
+            Err(error) => return self.finish(&row, ABANDONED, Some(&error.to_string())).await,
+        };
+        drop(secret);
+
+        if let Err(error) = self.mailer.send(message).await {
+            tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de correo fallido");
+            return self.retry_or_abandon(&row, &error.to_string()).await;
+        }
+
+        // Accepted by the relay: the new password becomes the valid one, atomically with "sent".
+        let txn = self.db.begin().await?;
+        credential::Entity::insert(credential::ActiveModel {
+            registration_id: Set(registration.id),
+            password_hash: Set(None),
+            temp_hash: Set(Some(hash)),
+            temp_expires_at: Set(Some(expires_at)),
+            temp_used_at: Set(None),
+            updated_at: Set(sent_at),
+        })
+        .on_conflict(
+            OnConflict::column(credential::Column::RegistrationId)
+                .update_columns([
+                    credential::Column::TempHash,
+                    credential::Column::TempExpiresAt,
+                    credential::Column::TempUsedAt,
+                    credential::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        mark(&txn, &row, SENT, None, Some(sent_at), sent_at).await?;
+        audit::record(
+            &txn,
+            sent_at,
+            audit::Entry {
+                event: "envio_correo",
+                outcome: "enviado",
+                client: None,
+                identificacion: validation::Identificacion::parse(&registration.identificacion)
+                    .ok()
+                    .as_ref(),
+                registration_id: Some(registration.id),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(outbox = row.id, attempt = row.attempts, "correo enviado");
+        Ok(())
+    }
+
+    async fn retry_or_abandon(&self, row: &mail_outbox::Model, error: &str) -> Result<(), DbErr> {
+        if row.attempts >= self.settings.max_attempts {
+            tracing::error!(
+                outbox = row.id,
+                attempts = row.attempts,
+                "correo abandonado tras el último intento"
+            );
+            return self.finish(row, ABANDONED, Some(error)).await;
+        }
+        let now = self.clock.now_ms();
+        let next = now + self.settings.backoff(row.attempts).as_millis() as i64;
+        mail_outbox::Entity::update_many()
+            .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
+            .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(next))
+            .col_expr(
+                mail_outbox::Column::LockedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(mail_outbox::Column::LastError, Expr::value(truncate(error)))
+            .filter(mail_outbox::Column::Id.eq(row.id))
+            .filter(mail_outbox::Column::State.eq(SENDING))
+            .exec(&self.db)
+            .await
+            .map(drop)
+    }
+
+    async fn finish(
+        &self,
+        row: &mail_outbox::Model,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), DbErr> {
+        let now = self.clock.now_ms();
+        mark(&self.db, row, state, error, None, now).await?;
+        audit::record(
+            &self.db,
+            now,
+            audit::Entry {
+                event: "envio_correo",
+                outcome: "abandonado",
+                client: None,
+                identificacion: None,
+                registration_id: Some(row.registration_id),
+            },
+        )
+        .await
+    }
+}
+
+/// Ends a row's life as `state`; frees its pending key so that a new request can queue again.
+async fn mark(
+    db: &impl sea_orm::ConnectionTrait,
+    row: &mail_outbox::Model,
+    state: &str,
+    error: Option<&str>,
+    sent_at: Option<i64>,
+    _now: i64,
+) -> Result<(), DbErr> {
+    mail_outbox::Entity::update_many()
+        .col_expr(mail_outbox::Column::State, Expr::value(state))
+        .col_expr(
+            mail_outbox::Column::PendingKey,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            mail_outbox::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            mail_outbox::Column::LastError,
+            Expr::value(error.map(truncate)),
+        )
+        .col_expr(mail_outbox::Column::SentAt, Expr::value(sent_at))
+        .filter(mail_outbox::Column::Id.eq(row.id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+fn truncate(error: &str) -> String {
+    error.chars().take(500).collect()
+}
+
+/// Puts abandoned (or failed) messages back in the queue, for `server outbox retry`.
+pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64, DbErr> {
+    let rows = mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(mail_outbox::Column::State.eq(ABANDONED))
+        .order_by_asc(mail_outbox::Column::Id)
+        .all(db)
+        .await?;
+    let mut n = 0;
+    for row in rows {
+        let res = mail_outbox::Entity::update_many()
+            .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
+            .col_expr(mail_outbox::Column::Attempts, Expr::value(0))
+            .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(
+                mail_outbox::Column::PendingKey,
+                Expr::value(registry::pending_key(row.registration_id)),
+            )
+            .filter(mail_outbox::Column::Id.eq(row.id))
+            .exec(db)
+            .await;
+        match res {
+            Ok(r) => n += r.rows_affected,
+            // Another reset for the account is already waiting: that one will do.
+            Err(error) if is_unique_violation(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(n)
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let s = Settings::default();
+        assert_eq!(s.backoff(1), Duration::from_secs(5));
+        assert_eq!(s.backoff(2), Duration::from_secs(10));
+        assert_eq!(s.backoff(3), Duration::from_secs(20));
+        assert_eq!(s.backoff(9), Duration::from_secs(15 * 60));
+        assert_eq!(s.backoff(1000), Duration::from_secs(15 * 60));
+    }
+}

@@ -1,0 +1,141 @@
+//! "Buscar ID" and the reset request, against the registry of *solicitudes de uso*.
+//!
+//! A miss, a pending registration and a disabled one take the same path to the same answer: the
+//! same query runs, the same audit row is written, only its outcome differs.
+
+use std::net::IpAddr;
+
+use app::api::{ReinicioSolicitado, UsuarioEncontrado};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::OnConflict,
+};
+use validation::{BusquedaId, ReinicioClave};
+
+use super::{ServiceError, Services, audit};
+use crate::entities::{mail_outbox, registration};
+
+/// The only state in which a registration may look up its ID or reset its password.
+pub const APROBADA: &str = "aprobada";
+pub const ESTADOS: [&str; 3] = [APROBADA, "pendiente", "deshabilitada"];
+
+pub const KIND_RESET: &str = "reinicio_clave";
+
+pub async fn buscar_id(
+    services: &Services,
+    form: &BusquedaId,
+    client: Option<IpAddr>,
+) -> Result<UsuarioEncontrado, ServiceError> {
+    // One indexed read: identification and classification, then the rest compared here.
+    let candidates = registration::Entity::find()
+        .filter(registration::Column::Identificacion.eq(form.identificacion.as_str()))
+        .filter(registration::Column::Clasificacion.eq(form.clasificacion.code()))
+        .order_by_asc(registration::Column::Id)
+        .all(&services.db)
+        .await?;
+    let found = candidates.into_iter().find(|r| {
+        r.estado == APROBADA
+            && form
+                .ruc_empresa
+                .as_ref()
+                .is_none_or(|ruc| r.ruc_empresa.as_deref() == Some(ruc.as_str()))
+            && form
+                .correo
+                .as_ref()
+                .is_none_or(|correo| r.correo == correo.as_str())
+    });
+    let entry = |outcome, registration_id| audit::Entry {
+        event: "buscar_id",
+        outcome,
+        client,
+        identificacion: Some(&form.identificacion),
+        registration_id,
+    };
+    let now = services.clock.now_ms();
+    match found {
+        Some(r) => {
+            audit::record(&services.db, now, entry("encontrado", Some(r.id))).await?;
+            Ok(UsuarioEncontrado {
+                usuario: r.usuario_id,
+            })
+        }
+        None => {
+            audit::record(&services.db, now, entry("sin_coincidencia", None)).await?;
+            Err(ServiceError::NoMatch)
+        }
+    }
+}
+
+pub async fn solicitar_reinicio(
+    services: &Services,
+    form: &ReinicioClave,
+    client: Option<IpAddr>,
+) -> Result<ReinicioSolicitado, ServiceError> {
+    let now = services.clock.now_ms();
+    let txn = services.db.begin().await?;
+    let found = registration::Entity::find()
+        .filter(registration::Column::UsuarioIdClave.eq(form.usuario.canonical()))
+        .one(&txn)
+        .await?
+        .filter(|r| {
+            r.estado == APROBADA
+                && r.identificacion == form.identificacion.as_str()
+                && r.correo == form.correo.as_str()
+        });
+    let entry = |outcome, registration_id| audit::Entry {
+        event: "solicitar_reinicio",
+        outcome,
+        client,
+        identificacion: Some(&form.identificacion),
+        registration_id,
+    };
+    let Some(registration) = found else {
+        audit::record(&txn, now, entry("sin_coincidencia", None)).await?;
+        txn.commit().await?;
+        return Err(ServiceError::NoMatch);
+    };
+
+    // At most one reset e-mail waits per account: a second request while one is queued is the
+    // same request (the worker generates the password when it sends, so it is always fresh).
+    let queued = mail_outbox::Entity::insert(mail_outbox::ActiveModel {
+        kind: Set(KIND_RESET.to_owned()),
+        registration_id: Set(registration.id),
+        recipient: Set(registration.correo.clone()),
+        state: Set(super::outbox::QUEUED.to_owned()),
+        pending_key: Set(Some(pending_key(registration.id))),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(mail_outbox::Column::PendingKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let outcome = if queued == 1 {
+        "encolado"
+    } else {
+        "ya_en_cola"
+    };
+    audit::record(&txn, now, entry(outcome, Some(registration.id))).await?;
+    txn.commit().await?;
+    services.outbox_wakeup.notify_one();
+
+    let correo = validation::Email::parse(&registration.correo)
+        .map(|e| e.masked())
+        .unwrap_or_else(|_| "su correo registrado".to_owned());
+    Ok(ReinicioSolicitado {
+        correo,
+        vigencia_minutos: services.reset_ttl_minutes,
+    })
+}
+
+pub fn pending_key(registration_id: i64) -> String {
+    format!("{KIND_RESET}:{registration_id}")
+}

@@ -1,0 +1,513 @@
+//! "Buscar ID", the reset request and the outbox, on SQLite and (with TEST_POSTGRES_URL) on
+//! PostgreSQL: the same test code for both.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use app::api::ssr::Backend;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use server::{
+    config::MailTransport,
+    db,
+    entities::{audit_log, credential, mail_outbox, registration},
+    mail::{Composer, LettreMailer},
+    seed,
+    services::{
+        ManualClock, ServiceError, Services,
+        outbox::{self, Settings, Worker},
+        password, registry,
+    },
+};
+use support::smtp::SmtpSink;
+use validation::{BusquedaId, BusquedaIdInput, ReinicioClave, ReinicioClaveInput};
+
+const START_MS: i64 = 1_796_000_000_000; // 2026-11-29
+
+struct Fixture {
+    services: Services,
+    clock: Arc<ManualClock>,
+    db: DatabaseConnection,
+}
+
+async fn fixture(url: &str) -> Fixture {
+    let db = db::connect_and_migrate(url).await.unwrap();
+    seed::seed_demo(&db).await.unwrap();
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let services = Services {
+        db: db.clone(),
+        clock: clock.clone(),
+        outbox_wakeup: Default::default(),
+        reset_ttl_minutes: 60,
+    };
+    Fixture {
+        services,
+        clock,
+        db,
+    }
+}
+
+impl Fixture {
+    fn worker(&self, mailer: LettreMailer) -> Worker<LettreMailer> {
+        Worker {
+            db: self.db.clone(),
+            mailer,
+            clock: self.clock.clone(),
+            wakeup: self.services.outbox_wakeup.clone(),
+            settings: Settings {
+                max_attempts: 3,
+                ..Default::default()
+            },
+            composer: Composer::new(
+                "ECUAPASS <no-responder@aduana.example>",
+                &"https://reinicio.example/".parse().unwrap(),
+            )
+            .unwrap(),
+        }
+    }
+
+    async fn outbox(&self) -> Vec<mail_outbox::Model> {
+        mail_outbox::Entity::find().all(&self.db).await.unwrap()
+    }
+
+    async fn credential(&self, usuario: &str) -> Option<credential::Model> {
+        let r = registration::Entity::find()
+            .filter(registration::Column::UsuarioIdClave.eq(usuario))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        credential::Entity::find_by_id(r.id)
+            .one(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+fn busqueda(clasificacion: &str, ruc: &str, correo: &str, identificacion: &str) -> BusquedaId {
+    BusquedaId::validate(&BusquedaIdInput {
+        clasificacion: clasificacion.into(),
+        ruc_empresa: ruc.into(),
+        correo: correo.into(),
+        identificacion: identificacion.into(),
+    })
+    .unwrap()
+}
+
+fn reinicio(usuario: &str, identificacion: &str, correo: &str) -> ReinicioClave {
+    ReinicioClave::validate(&ReinicioClaveInput {
+        usuario: usuario.into(),
+        identificacion: identificacion.into(),
+        correo: correo.into(),
+    })
+    .unwrap()
+}
+
+fn folder_mailer(dir: &std::path::Path) -> LettreMailer {
+    LettreMailer::from_config(&MailTransport::Folder(dir.to_owned())).unwrap()
+}
+
+fn smtp_mailer(addr: std::net::SocketAddr) -> LettreMailer {
+    let url = format!("smtp://{addr}?tls=none").parse().unwrap();
+    LettreMailer::from_config(&MailTransport::Smtp(url)).unwrap()
+}
+
+/// The temporary password inside a raw message, read the way a mail program would.
+fn password_in(raw: &[u8]) -> (String, String) {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a parseable e-mail");
+    let text = message.body_text(0).expect("a text part").into_owned();
+    let html = message.body_html(0).expect("an HTML part").into_owned();
+    let secret = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Su clave temporal es: "))
+        .expect("the password line")
+        .trim()
+        .to_owned();
+    assert!(html.contains(&secret));
+    assert_eq!(message.subject(), Some("ECUAPASS: su clave temporal"));
+    (secret, text)
+}
+
+#[tokio::test]
+async fn buscar_id_finds_approved_registrations_only() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let s = &f.services;
+        let label = test_db.label;
+
+        let found = registry::buscar_id(
+            s,
+            &busqueda(
+                "usuario_general",
+                "",
+                "MARIA.PEREZ@example.com",
+                "1710034065",
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(found.unwrap().usuario, "MPerez", "{label}");
+        let found = registry::buscar_id(
+            s,
+            &busqueda("representante_legal", "0993370026001", "", "0926687856"),
+            None,
+        )
+        .await;
+        assert_eq!(found.unwrap().usuario, "jsalazar.rl", "{label}");
+        // Same person, another company: another account.
+        let found = registry::buscar_id(
+            s,
+            &busqueda("empleado", "1793213150001", "", "0926687856"),
+            None,
+        )
+        .await;
+        assert_eq!(found.unwrap().usuario, "jsalazar.emp", "{label}");
+        let found = registry::buscar_id(
+            s,
+            &busqueda("auditor", "", "ana.auditora@example.com", "AB123456"),
+            None,
+        )
+        .await;
+        assert_eq!(found.unwrap().usuario, "aauditor", "{label}");
+
+        for miss in [
+            busqueda("usuario_general", "", "otra@example.com", "1710034065"), // wrong e-mail
+            busqueda("auditor", "", "maria.perez@example.com", "1710034065"), // wrong classification
+            busqueda("empleado", "0993370026001", "", "0926687856"),          // wrong company
+            busqueda("perito", "", "pedro.pendiente@example.com", "0102030400"), // pending
+            busqueda("usuario_general", "", "diana.d@example.com", "2401010109"), // disabled
+        ] {
+            assert!(
+                matches!(
+                    registry::buscar_id(s, &miss, None).await,
+                    Err(ServiceError::NoMatch)
+                ),
+                "{label} {miss:?}"
+            );
+        }
+
+        // Every lookup is audited, with the identification masked.
+        let audit = audit_log::Entity::find().all(&f.db).await.unwrap();
+        assert_eq!(audit.len(), 9, "{label}");
+        assert!(audit.iter().all(|a| a.event == "buscar_id"));
+        assert_eq!(audit[0].identificacion.as_deref(), Some("17******65"));
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|a| a.outcome == "sin_coincidencia")
+                .count(),
+            5
+        );
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let answer = registry::solicitar_reinicio(
+            &f.services,
+            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.correo, "m***@example.com");
+        assert_eq!(answer.vigencia_minutos, 60);
+        // Queued, nothing sent, nothing stored yet: the request did not wait for mail.
+        let rows = f.outbox().await;
+        assert_eq!(rows.len(), 1, "{label}");
+        assert_eq!(rows[0].state, outbox::QUEUED);
+        assert!(f.credential("mperez").await.is_none());
+
+        let outbox_dir = tempfile::tempdir().unwrap();
+        let worker = f.worker(folder_mailer(outbox_dir.path()));
+        assert_eq!(worker.run_once().await.unwrap(), 1);
+        assert_eq!(worker.run_once().await.unwrap(), 0, "sent once only");
+
+        let files: Vec<_> = std::fs::read_dir(outbox_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{label}");
+        let raw = std::fs::read(&files[0]).unwrap();
+        let (secret, text) = password_in(&raw);
+        assert_eq!(secret.len(), password::LENGTH);
+        assert!(text.contains("MPerez"), "the ID usuario is in the e-mail");
+        assert!(text.contains("https://reinicio.example/ingreso"));
+        // 2026-11-29 ~ 01:13 UTC + 60 min, shown in Ecuador's time (UTC-5).
+        assert!(
+            text.contains(&server::mail::hora_ecuador(START_MS + 3_600_000)),
+            "{text}"
+        );
+        assert!(String::from_utf8_lossy(&raw).contains("To: maria.perez@example.com"));
+
+        let cred = f.credential("mperez").await.unwrap();
+        assert_eq!(cred.temp_expires_at, Some(START_MS + 3_600_000));
+        assert_eq!(cred.temp_used_at, None);
+        let hash = cred.temp_hash.unwrap();
+        assert!(
+            password::verify(secret.clone(), hash.clone())
+                .await
+                .unwrap(),
+            "{label}"
+        );
+        assert!(
+            !password::verify("otra-clave-cualquiera".into(), hash)
+                .await
+                .unwrap()
+        );
+
+        let row = &f.outbox().await[0];
+        assert_eq!(
+            (row.state.as_str(), row.attempts, row.pending_key.as_deref()),
+            (outbox::SENT, 1, None)
+        );
+        assert_eq!(row.sent_at, Some(START_MS));
+
+        // Nothing anywhere in the database holds the password in clear.
+        for a in audit_log::Entity::find().all(&f.db).await.unwrap() {
+            assert!(!format!("{a:?}").contains(&secret));
+        }
+        assert!(!format!("{row:?}").contains(&secret));
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reset_for_data_that_does_not_match_queues_nothing() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        for miss in [
+            reinicio("mperez", "1710034065", "otra@example.com"), // not the registered e-mail
+            reinicio("mperez", "0926687856", "maria.perez@example.com"), // not their identification
+            reinicio("nadie", "1710034065", "maria.perez@example.com"), // no such ID
+            reinicio("ppendiente", "0102030400", "pedro.pendiente@example.com"), // pending
+            reinicio("ddeshabilitado", "2401010109", "diana.d@example.com"), // disabled
+        ] {
+            let r = registry::solicitar_reinicio(&f.services, &miss, None).await;
+            assert!(
+                matches!(r, Err(ServiceError::NoMatch)),
+                "{} {miss:?}",
+                test_db.label
+            );
+        }
+        assert!(f.outbox().await.is_empty());
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let form = reinicio("jsalazar.rl", "0926687856", "jorge.salazar@example.com");
+        let outbox_dir = tempfile::tempdir().unwrap();
+        let worker = Arc::new(f.worker(folder_mailer(outbox_dir.path())));
+
+        // Requests and the worker race each other.
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let services = f.services.clone();
+            let form = form.clone();
+            let worker = worker.clone();
+            tasks.push(tokio::spawn(async move {
+                services.solicitar_reinicio(form, None).await.unwrap();
+                if i % 5 == 0 {
+                    worker.run_once().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        while worker.run_once().await.unwrap() > 0 {}
+
+        let rows = f.outbox().await;
+        assert!(rows.iter().all(|r| r.state == outbox::SENT), "{rows:?}");
+        let mut files: Vec<_> = std::fs::read_dir(outbox_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(
+            files.len(),
+            rows.len(),
+            "one e-mail per outbox row ({})",
+            test_db.label
+        );
+        assert!(!files.is_empty() && files.len() <= 20);
+        // Order the e-mails by the outbox rows they came from (sent in id order).
+        files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+        let hash = f
+            .credential("jsalazar.rl")
+            .await
+            .unwrap()
+            .temp_hash
+            .unwrap();
+        let secrets: Vec<String> = files
+            .iter()
+            .map(|p| password_in(&std::fs::read(p).unwrap()).0)
+            .collect();
+        let mut valid = Vec::new();
+        for s in &secrets {
+            valid.push(password::verify(s.clone(), hash.clone()).await.unwrap());
+        }
+        assert_eq!(
+            valid.iter().filter(|v| **v).count(),
+            1,
+            "exactly one valid password ({})",
+            test_db.label
+        );
+        assert!(
+            valid.last().copied().unwrap(),
+            "the valid one is the last e-mail sent ({})",
+            test_db.label
+        );
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        // A port with nothing listening: the relay is down.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let forms = [
+            reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            reinicio("aauditor", "AB123456", "ana.auditora@example.com"),
+            reinicio("jsalazar.emp", "0926687856", "jorge.salazar@example.com"),
+        ];
+        for form in &forms {
+            registry::solicitar_reinicio(&f.services, form, None)
+                .await
+                .unwrap();
+        }
+        {
+            let worker = f.worker(smtp_mailer(port));
+            assert_eq!(worker.run_once().await.unwrap(), 3);
+        } // the server "restarts": this worker is gone
+        let rows = f.outbox().await;
+        assert!(
+            rows.iter()
+                .all(|r| r.state == outbox::QUEUED && r.attempts == 1 && r.last_error.is_some()),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| r.next_attempt_at == START_MS + 5_000),
+            "backoff of 5 s"
+        );
+
+        // Not due yet: nothing is tried.
+        let sink = SmtpSink::start(port).await;
+        let worker = f.worker(smtp_mailer(port));
+        assert_eq!(worker.run_once().await.unwrap(), 0);
+        f.clock.advance_ms(5_000);
+        assert_eq!(worker.run_once().await.unwrap(), 3);
+        assert_eq!(worker.run_once().await.unwrap(), 0);
+
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 3, "{}", test_db.label);
+        for (usuario, raw) in [
+            ("mperez", &messages[0]),
+            ("aauditor", &messages[1]),
+            ("jsalazar.emp", &messages[2]),
+        ] {
+            let (secret, _) = password_in(raw);
+            let hash = f.credential(usuario).await.unwrap().temp_hash.unwrap();
+            assert!(password::verify(secret, hash).await.unwrap(), "{usuario}");
+        }
+        assert!(
+            f.outbox()
+                .await
+                .iter()
+                .all(|r| r.state == outbox::SENT && r.attempts == 2)
+        );
+        sink.stop();
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        registry::solicitar_reinicio(
+            &f.services,
+            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            None,
+        )
+        .await
+        .unwrap();
+        let worker = f.worker(smtp_mailer(port));
+        for attempt in 1..=3 {
+            assert_eq!(worker.run_once().await.unwrap(), 1, "attempt {attempt}");
+            f.clock
+                .advance_ms(Duration::from_secs(3600).as_millis() as i64);
+        }
+        let row = f.outbox().await.remove(0);
+        assert_eq!((row.state.as_str(), row.attempts), (outbox::ABANDONED, 3));
+        assert_eq!(row.pending_key, None, "a new request may queue again");
+        assert_eq!(worker.run_once().await.unwrap(), 0);
+
+        // The operator's retry puts it back; with the relay up it goes out.
+        assert_eq!(
+            outbox::retry(
+                &f.db,
+                &[row.id],
+                server::services::Clock::now_ms(f.clock.as_ref())
+            )
+            .await
+            .unwrap(),
+            1
+        );
+        let sink = SmtpSink::start(port).await;
+        assert_eq!(worker.run_once().await.unwrap(), 1);
+        assert_eq!(sink.messages().len(), 1);
+        assert_eq!(f.outbox().await[0].state, outbox::SENT);
+        sink.stop();
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_registration_disabled_while_queued_gets_no_password() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        registry::solicitar_reinicio(
+            &f.services,
+            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            None,
+        )
+        .await
+        .unwrap();
+        registration::Entity::update_many()
+            .col_expr(
+                registration::Column::Estado,
+                sea_orm::sea_query::Expr::value("deshabilitada"),
+            )
+            .exec(&f.db)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        f.worker(folder_mailer(dir.path()))
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(f.outbox().await[0].state, outbox::ABANDONED);
+        assert_eq!(credential::Entity::find().count(&f.db).await.unwrap(), 0);
+        test_db.drop_database().await;
+    }
+}
