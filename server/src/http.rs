@@ -42,6 +42,7 @@ pub fn router(state: AppState, services: crate::services::Services) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(middleware::from_fn(json_only_api))
         .layer(middleware::from_fn(client_addr))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
@@ -58,6 +59,29 @@ async fn client_addr(mut request: Request, next: Next) -> Response {
         .copied()
     {
         request.extensions_mut().insert(ClientAddr(peer.ip()));
+    }
+    next.run(request).await
+}
+
+/// The API speaks JSON. Refusing other content types also keeps cross-site pages out: a browser
+/// sends `application/json` across origins only after a CORS preflight, which this server never
+/// approves.
+async fn json_only_api(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/") && request.method() == axum::http::Method::POST {
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            let body = serde_json::to_string(&app::api::ApiError::Solicitud).unwrap_or_default();
+            return Response::builder()
+                .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .header(axum::http::header::CONTENT_TYPE, "application/json")
+                .body(body.into())
+                .unwrap_or_default();
+        }
     }
     next.run(request).await
 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod entities;
 pub mod http;
 pub mod mail;
+pub mod registrations;
 pub mod seed;
 pub mod services;
 
@@ -34,6 +35,8 @@ pub enum StartError {
     },
     #[error("el servidor se detuvo: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Input(String),
 }
 
 /// The Leptos options for this build; the listen address comes from our configuration.

@@ -1,9 +1,13 @@
 //! The `server` command: serves the app, or performs one operator task and exits.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use server::config::{Config, LogFormat};
+use server::{
+    config::{Config, LogFormat},
+    mail::hora_ecuador,
+    services::{self, Clock},
+};
 
 /// Solicitud de reinicio de clave automática (ECUAPASS). Settings come from REINICIO_*
 /// environment variables; see README.md.
@@ -22,6 +26,41 @@ enum Command {
     Migrate,
     /// Load the demonstration registrations (idempotent), then exit.
     SeedDemo,
+    /// Load registrations from a CSV file (columns in README.md). Prints one JSON line per
+    /// rejected value; writes nothing unless every row is valid or --skip-invalid is given.
+    Import {
+        file: PathBuf,
+        /// Check the file only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Load the valid rows even if some are rejected.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// The mail outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+    /// The most recent audit entries, newest first.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Messages, newest first.
+    List {
+        /// Only this state: queued, sending, sent, abandoned.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Queue abandoned messages again.
+    Retry { ids: Vec<i64> },
 }
 
 fn main() -> ExitCode {
@@ -42,7 +81,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!(%error, "fin con error");
             eprintln!("{error}");
@@ -51,27 +90,92 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> Result<(), server::StartError> {
+async fn run(command: Command, config: Config) -> Result<ExitCode, server::StartError> {
+    if let Command::Serve = command {
+        let running = server::start(&config).await?;
+        // The run script and the browser tests wait for this line or for /healthz.
+        println!("Sirviendo en http://{}", running.addr);
+        tracing::info!(addr = %running.addr, public = %config.public_base_url, "servidor listo");
+        running.serve(server::shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let db = server::db::connect_and_migrate(&config.database_url).await?;
     match command {
-        Command::Serve => {
-            let running = server::start(&config).await?;
-            // The run script and the browser tests wait for this line or for /healthz.
-            println!("Sirviendo en http://{}", running.addr);
-            tracing::info!(addr = %running.addr, public = %config.public_base_url, "servidor listo");
-            running.serve(server::shutdown_signal()).await
-        }
-        Command::Migrate => {
-            server::db::connect_and_migrate(&config.database_url).await?;
-            println!("Esquema de base de datos al día.");
-            Ok(())
-        }
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate => println!("Esquema de base de datos al día."),
         Command::SeedDemo => {
-            let db = server::db::connect_and_migrate(&config.database_url).await?;
             let inserted = server::seed::seed_demo(&db).await?;
             println!("Registros de demostración insertados: {inserted}");
-            Ok(())
+        }
+        Command::Import {
+            file,
+            dry_run,
+            skip_invalid,
+        } => {
+            let reader = std::fs::File::open(&file).map_err(|e| {
+                server::StartError::Input(format!("no se pudo abrir {}: {e}", file.display()))
+            })?;
+            let parsed = server::registrations::parse_csv(reader)
+                .map_err(|e| server::StartError::Input(format!("CSV ilegible: {e}")))?;
+            for rejection in &parsed.rejected {
+                println!("{}", serde_json::to_string(rejection).unwrap_or_default());
+            }
+            let valid = parsed.rows.len();
+            eprintln!(
+                "Filas válidas: {valid}. Filas rechazadas: {}.",
+                parsed.rejected_rows
+            );
+            if parsed.rejected_rows > 0 && !skip_invalid {
+                eprintln!(
+                    "No se escribió nada: corrija las filas rechazadas o use --skip-invalid."
+                );
+                return Ok(ExitCode::from(1));
+            }
+            if dry_run {
+                eprintln!("--dry-run: no se escribió nada.");
+            } else {
+                server::registrations::upsert(&db, &parsed.rows).await?;
+                eprintln!("Registros cargados o actualizados: {valid}.");
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::List { state, limit },
+        } => {
+            for m in services::outbox::list(&db, state.as_deref(), limit).await? {
+                println!(
+                    "{}\t{}\t{}\tintentos={}\t{}\t{}",
+                    m.id,
+                    m.state,
+                    m.kind,
+                    m.attempts,
+                    validation::Email::parse(&m.recipient)
+                        .map(|e| e.masked())
+                        .unwrap_or_default(),
+                    m.last_error.unwrap_or_default()
+                );
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::Retry { ids },
+        } => {
+            let now = services::SystemClock.now_ms();
+            let n = services::outbox::retry(&db, &ids, now).await?;
+            println!("Mensajes puestos de nuevo en cola: {n}");
+        }
+        Command::Audit { limit } => {
+            for a in services::audit::recent(&db, limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    hora_ecuador(a.at),
+                    a.event,
+                    a.outcome,
+                    a.client_addr.unwrap_or_else(|| "-".into()),
+                    a.identificacion.unwrap_or_else(|| "-".into())
+                );
+            }
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_tracing(config: &Config) {

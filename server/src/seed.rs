@@ -1,67 +1,49 @@
-//! Demonstration registrations, loaded by `server seed-demo` so that the app can be tried, and the
-//! browser tests run, against a registry with known content. Loading twice changes nothing.
+//! Demonstration registrations, one per classification plus a pending and a disabled one, loaded
+//! by `server seed-demo` (and by `make run`) so that the page can be tried at once, and by the
+//! browser tests. Loading twice changes nothing. The table is documented in README.md.
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
-use validation::{Classification as C, Email, Identificacion, Ruc, UsuarioId};
+use sea_orm::{ConnectionTrait, DbErr};
+use validation::{Registro, RegistroInput};
 
-use crate::entities::registration;
+use crate::registrations::{self, Row};
 
-/// One demo registration: (ID usuario, classification, identificación, RUC, e-mail, state), as a
-/// person would type them; stored in canonical form.
-type Demo = (
-    &'static str,
-    C,
-    &'static str,
-    Option<&'static str>,
-    &'static str,
-    &'static str,
-);
-
+/// (ID usuario, classification, identificación, RUC empresa, e-mail, state), as a person types
+/// them; stored in canonical form.
 #[rustfmt::skip]
-pub const DEMO: &[Demo] = &[
-    ("MPerez", C::UsuarioGeneral, "1710034065", None, "Maria.Perez@example.com", "aprobada"),
-    ("jsalazar.rl", C::RepresentanteLegal, "0926687856", Some("0993370026001"), "jorge.salazar@example.com", "aprobada"),
-    ("jsalazar.emp", C::Empleado, "092668785-6", Some("1793213150001"), "jorge.salazar@example.com", "aprobada"),
-    ("aauditor", C::Auditor, "ab123456", None, "ana.auditora@example.com", "aprobada"),
-    ("ppendiente", C::Perito, "0102030400", None, "pedro.pendiente@example.com", "pendiente"),
-    ("ddeshabilitado", C::UsuarioGeneral, "2401010109", None, "diana.d@example.com", "deshabilitada"),
+pub const DEMO: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("MPerez", "usuario_general", "1710034065", "", "Maria.Perez@example.com", "aprobada"),
+    ("jsalazar.rl", "representante_legal", "0926687856", "0993370026001", "jorge.salazar@example.com", "aprobada"),
+    ("jsalazar.emp", "empleado", "092668785-6", "1793213150001", "jorge.salazar@example.com", "aprobada"),
+    ("lmora.aux", "auxiliar", "0601234560", "1793189906001", "luis.mora@example.com", "aprobada"),
+    ("cvera.ep", "representante_entidad_publica", "1309876546", "1760001040001", "carla.vera@example.com", "aprobada"),
+    ("rcampos.fp", "funcionario_publico", "0802468132", "1760001040001", "rosa.campos@example.com", "aprobada"),
+    ("aauditor", "auditor", "ab123456", "", "ana.auditora@example.com", "aprobada"),
+    ("pperito", "perito", "1101357927", "", "pablo.perito@example.com", "aprobada"),
+    ("oint.onu", "organismo_internacional", "XK9876543", "1793213150001", "olga.int@example.com", "aprobada"),
+    ("race.ec", "race", "2008642023", "0993370026001", "raul.race@example.com", "aprobada"),
+    ("ppendiente", "perito", "0102030400", "", "pedro.pendiente@example.com", "pendiente"),
+    ("ddeshabilitado", "usuario_general", "2401010109", "", "diana.d@example.com", "deshabilitada"),
 ];
 
 /// Inserts the demo rows that are not there yet; returns how many were inserted.
 pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    let now = time::OffsetDateTime::now_utc();
-    let invalid = |what: &str, value: &str| {
-        DbErr::Custom(format!("dato de demostración inválido: {what} {value}"))
-    };
     let mut rows = Vec::with_capacity(DEMO.len());
-    for &(usuario, clasificacion, identificacion, ruc, correo, estado) in DEMO {
-        // The validation crate decides the canonical forms, exactly as for real registrations.
-        let usuario = UsuarioId::parse(usuario).map_err(|_| invalid("usuario", usuario))?;
-        let identificacion = Identificacion::parse(identificacion)
-            .map_err(|_| invalid("identificación", identificacion))?;
-        let ruc = ruc
-            .map(|r| Ruc::parse(r).map_err(|_| invalid("RUC", r)))
-            .transpose()?;
-        let correo = Email::parse(correo).map_err(|_| invalid("correo", correo))?;
-        rows.push(registration::ActiveModel {
-            usuario_id_clave: Set(usuario.canonical()),
-            usuario_id: Set(usuario.as_str().to_owned()),
-            clasificacion: Set(clasificacion.code().to_owned()),
-            identificacion: Set(identificacion.as_str().to_owned()),
-            ruc_empresa: Set(ruc.map(|r| r.as_str().to_owned())),
-            correo: Set(correo.as_str().to_owned()),
-            estado: Set(estado.to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
+    for &(usuario, clasificacion, identificacion, ruc_empresa, correo, estado) in DEMO {
+        let input = RegistroInput {
+            usuario: usuario.into(),
+            clasificacion: clasificacion.into(),
+            identificacion: identificacion.into(),
+            ruc_empresa: ruc_empresa.into(),
+            correo: correo.into(),
+        };
+        let registro = Registro::validate(&input).map_err(|e| {
+            DbErr::Custom(format!("dato de demostración inválido ({usuario}): {e}"))
+        })?;
+        let estado = crate::services::registry::ESTADOS
+            .into_iter()
+            .find(|e| *e == estado)
+            .ok_or_else(|| DbErr::Custom(format!("estado de demostración inválido: {estado}")))?;
+        rows.push(Row { registro, estado });
     }
-    registration::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(registration::Column::UsuarioIdClave)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
+    registrations::insert_missing(db, &rows).await
 }

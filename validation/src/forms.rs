@@ -132,6 +132,58 @@ impl ReinicioClave {
     }
 }
 
+/// One *solicitud de uso* as the registry holds it (operator import): the e-mail is always
+/// required, and "RUC empresa" exactly when the classification asks for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistroInput {
+    pub usuario: String,
+    pub clasificacion: String,
+    pub identificacion: String,
+    pub ruc_empresa: String,
+    pub correo: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registro {
+    pub usuario: UsuarioId,
+    pub clasificacion: Classification,
+    pub identificacion: Identificacion,
+    pub ruc_empresa: Option<Ruc>,
+    pub correo: Email,
+}
+
+impl Registro {
+    pub fn validate(input: &RegistroInput) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let usuario =
+            UsuarioId::parse(&input.usuario).map_err(|e| errors.push(Field::UsuarioId, e));
+        let clasificacion = parse_clasificacion(&input.clasificacion)
+            .map_err(|e| errors.push(Field::Clasificacion, e));
+        let identificacion = Identificacion::parse(&input.identificacion)
+            .map_err(|e| errors.push(Field::Identificacion, e));
+        let ruc_empresa = dependent(
+            clasificacion.as_ref().ok().map(|c| c.ruc_empresa()),
+            &input.ruc_empresa,
+            Ruc::parse,
+        )
+        .map_err(|e| errors.push(Field::RucEmpresa, e));
+        let correo = Email::parse(&input.correo).map_err(|e| errors.push(Field::Correo, e));
+        match (usuario, clasificacion, identificacion, ruc_empresa, correo) {
+            (Ok(usuario), Ok(clasificacion), Ok(identificacion), Ok(ruc_empresa), Ok(correo)) => {
+                Ok(Registro {
+                    usuario,
+                    clasificacion,
+                    identificacion,
+                    ruc_empresa,
+                    correo,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +304,30 @@ mod tests {
                 (Field::Correo, E::Required)
             ]
         );
+    }
+
+    #[test]
+    fn a_registration_always_has_an_email_and_a_ruc_exactly_when_required() {
+        let input = |clasificacion: &str, ruc: &str, correo: &str| RegistroInput {
+            usuario: "jsalazar".into(),
+            clasificacion: clasificacion.into(),
+            identificacion: "0926687856".into(),
+            ruc_empresa: ruc.into(),
+            correo: correo.into(),
+        };
+        let ok = Registro::validate(&input("empleado", "1793213150001", "J@example.com")).unwrap();
+        assert_eq!(ok.ruc_empresa.unwrap().as_str(), "1793213150001");
+        assert_eq!(ok.correo.as_str(), "j@example.com");
+        let ok = Registro::validate(&input("perito", "", "j@example.com")).unwrap();
+        assert_eq!(ok.ruc_empresa, None);
+
+        let errors = Registro::validate(&input("perito", "1793213150001", "")).unwrap_err();
+        assert_eq!(errors.get(Field::RucEmpresa), Some(E::Locked));
+        assert_eq!(errors.get(Field::Correo), Some(E::Required));
+        let errors = Registro::validate(&input("race", "", "j@example.com")).unwrap_err();
+        assert_eq!(errors.get(Field::RucEmpresa), Some(E::Required));
+        let errors = Registro::validate(&RegistroInput::default()).unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:?}");
     }
 
     #[test]

@@ -23,7 +23,9 @@ mod usuario;
 pub use classification::{Classification, Requirement};
 pub use email::Email;
 pub use error::{Field, FieldError, FieldErrors, ValidationError};
-pub use forms::{BusquedaId, BusquedaIdInput, ReinicioClave, ReinicioClaveInput};
+pub use forms::{
+    BusquedaId, BusquedaIdInput, Registro, RegistroInput, ReinicioClave, ReinicioClaveInput,
+};
 pub use identity::{Cedula, Identificacion, Pasaporte, Ruc, TipoRuc};
 pub use usuario::UsuarioId;
 

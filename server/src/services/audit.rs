@@ -38,3 +38,13 @@ pub async fn record(db: &impl ConnectionTrait, at: i64, entry: Entry<'_>) -> Res
     .await
     .map(drop)
 }
+
+/// The most recent entries, newest first (for `server audit`).
+pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<audit_log::Model>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

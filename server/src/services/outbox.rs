@@ -353,6 +353,22 @@ fn is_unique_violation(error: &DbErr) -> bool {
     )
 }
 
+/// Outbox rows, newest first, optionally of one state (for `server outbox list`).
+pub async fn list(
+    db: &DatabaseConnection,
+    state: Option<&str>,
+    limit: u64,
+) -> Result<Vec<mail_outbox::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut query = mail_outbox::Entity::find()
+        .order_by_desc(mail_outbox::Column::Id)
+        .limit(limit);
+    if let Some(state) = state {
+        query = query.filter(mail_outbox::Column::State.eq(state));
+    }
+    query.all(db).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

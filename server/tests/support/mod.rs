@@ -122,3 +122,96 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 }
 
 pub mod smtp;
+
+/// A plain HTTP/1.1 POST: (status, content type, body).
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    // The server may answer (413) before reading a large body; a broken pipe is fine then.
+    let _ = stream.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, dechunk(body))
+}
+
+/// Bodies may come chunked; the tests want the content.
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return body.to_owned();
+        };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_owned();
+        };
+        if n == 0 {
+            return out;
+        }
+        if after.len() < n {
+            return body.to_owned();
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    }
+}
+
+/// A running server on a random port with the demo registrations; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub mail_dir: tempfile::TempDir,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let db = TestDb::sqlite();
+        let mail_dir = tempfile::tempdir().unwrap();
+        let running = server::start(&config(&db, mail_dir.path())).await.unwrap();
+        server::seed::seed_demo(&running.services.db).await.unwrap();
+        let addr = running.addr;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(running.serve(async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            mail_dir,
+            db,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The JSON endpoints through the real router on a real socket: what a browser, `curl` or an
+//! attacker gets back. Every failure is a 4xx with a JSON body; nothing reaches a 5xx or a panic.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::TestServer;
+
+const JSON: &str = "application/json";
+
+async fn call(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let (status, content_type, body) =
+        support::post(server.addr, path, JSON, body.to_string().as_bytes()).await;
+    assert!(
+        content_type.starts_with(JSON),
+        "{status} {content_type} {body}"
+    );
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")),
+    )
+}
+
+// Leptos renders and serves on tokio's multi-threaded runtime, as in production.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buscar_id_answers_the_id_usuario() {
+    let server = TestServer::start().await;
+    let (status, body) = call(
+        &server,
+        "/api/buscar_id",
+        json!({"clasificacion": "representante_legal", "ruc_empresa": "0993370026001", "identificacion": "0926687856"}),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"usuario": "jsalazar.rl"})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_errors_come_back_all_at_once_with_codes_and_messages() {
+    let server = TestServer::start().await;
+    let (status, body) = call(
+        &server,
+        "/api/buscar_id",
+        json!({"clasificacion": "empleado", "correo": "x@y.com", "identificacion": "1710034066"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"], "campos");
+    let codes: Vec<(&str, &str)> = body["campos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("ruc_empresa", "field.required"),
+            ("correo", "field.locked"),
+            ("identificacion", "cedula.check_digit")
+        ]
+    );
+    assert_eq!(body["campos"][0]["message"], "Este campo es obligatorio.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_a_pending_and_a_disabled_registration_look_the_same() {
+    let server = TestServer::start().await;
+    let mut answers = Vec::new();
+    for (clasificacion, correo, identificacion) in [
+        ("usuario_general", "nadie@example.com", "1710034065"),
+        ("perito", "pedro.pendiente@example.com", "0102030400"),
+        ("usuario_general", "diana.d@example.com", "2401010109"),
+    ] {
+        answers.push(
+            support::post(
+                server.addr,
+                "/api/buscar_id",
+                JSON,
+                json!({"clasificacion": clasificacion, "correo": correo, "identificacion": identificacion})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .await,
+        );
+    }
+    assert_eq!(answers[0].0, 404);
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    let body: Value = serde_json::from_str(&answers[0].2).unwrap();
+    assert_eq!(body, json!({"error": "sin_coincidencia"}));
+
+    let mut resets = Vec::new();
+    for (usuario, identificacion, correo) in [
+        ("nadie", "1710034065", "nadie@example.com"),
+        ("ppendiente", "0102030400", "pedro.pendiente@example.com"),
+        ("ddeshabilitado", "2401010109", "diana.d@example.com"),
+    ] {
+        let body = json!({"usuario": usuario, "identificacion": identificacion, "correo": correo});
+        resets.push(
+            support::post(
+                server.addr,
+                "/api/solicitar_reinicio",
+                JSON,
+                body.to_string().as_bytes(),
+            )
+            .await,
+        );
+    }
+    assert_eq!(resets[0].0, 404);
+    assert!(resets.iter().all(|a| a == &resets[0]), "{resets:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_answers_at_once_and_the_email_follows() {
+    let server = TestServer::start().await;
+    let (status, body) = call(
+        &server,
+        "/api/solicitar_reinicio",
+        json!({"usuario": "mperez", "identificacion": "1710034065", "correo": "Maria.Perez@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"correo": "m***@example.com", "vigencia_minutos": 60})
+        )
+    );
+    // The worker, woken by the request, writes the message to the outbox folder.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if std::fs::read_dir(server.mail_dir.path()).unwrap().count() == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no e-mail written");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_requests_are_4xx_never_5xx() {
+    let server = TestServer::start().await;
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (JSON, b"{not json".to_vec(), 400),
+        (JSON, b"".to_vec(), 400),
+        (JSON, b"[1,2,3]".to_vec(), 400),
+        (JSON, br#"{"identificacion": 7}"#.to_vec(), 400),
+        (
+            "text/plain",
+            br#"{"clasificacion":"auditor"}"#.to_vec(),
+            415,
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            b"clasificacion=auditor".to_vec(),
+            415,
+        ),
+        (
+            JSON,
+            format!(r#"{{"clasificacion": "{}"}}"#, "a".repeat(1 << 20)).into_bytes(),
+            413,
+        ),
+    ];
+    for path in ["/api/buscar_id", "/api/solicitar_reinicio"] {
+        for (content_type, body, expected) in &cases {
+            let (status, _, text) = support::post(server.addr, path, content_type, body).await;
+            assert_eq!(
+                status,
+                *expected,
+                "{path} {content_type} {} bytes: {text}",
+                body.len()
+            );
+        }
+    }
+    // A JSON body with unknown fields and missing ones is read as empty fields: field errors.
+    let (status, body) = call(&server, "/api/buscar_id", json!({"otro": 1})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["campos"][0]["code"], "field.required");
+    // And the server is still fine.
+    assert_eq!(
+        support::get(server.addr, "/healthz").await,
+        (200, "ok".to_owned())
+    );
+}

@@ -1,0 +1,134 @@
+//! The operator's command line, run as the real binary against a temporary SQLite database.
+
+use std::process::{Command, Output};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env(
+                "REINICIO_DATABASE_URL",
+                format!(
+                    "sqlite://{}/cli.sqlite3?mode=rwc",
+                    self.dir.path().display()
+                ),
+            )
+            .env(
+                "REINICIO_MAIL_URL",
+                format!("file://{}/outbox", self.dir.path().display()),
+            )
+            .env("REINICIO_LOG_LEVEL", "warn")
+            .output()
+            .unwrap()
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const HEADER: &str = "usuario,clasificacion,identificacion,ruc_empresa,correo,estado\n";
+
+#[test]
+fn import_loads_a_valid_file_and_updates_on_a_second_run() {
+    let cli = Cli::new();
+    let file = cli.file(
+        "ok.csv",
+        &format!("{HEADER}MPerez,usuario_general,1710034065,,maria@example.com,aprobada\njsalazar,empleado,0926687856,1793213150001,j@example.com,aprobada\n"),
+    );
+    let dry = cli.run(&["import", &file, "--dry-run"]);
+    assert!(dry.status.success(), "{dry:?}");
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("--dry-run: no se escribió nada."));
+
+    let out = cli.run(&["import", &file]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "", "no rejections");
+
+    // Disabling an account is a re-import with another state.
+    let file = cli.file(
+        "disable.csv",
+        &format!("{HEADER}mperez,usuario_general,1710034065,,maria@example.com,deshabilitada\n"),
+    );
+    assert!(cli.run(&["import", &file]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rows = rt.block_on(async {
+        use sea_orm::EntityTrait;
+        let url = format!("sqlite://{}/cli.sqlite3", cli.dir.path().display());
+        let db = server::db::connect(&url).await.unwrap();
+        server::entities::registration::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+    });
+    let states: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.usuario_id.as_str(), r.estado.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [("mperez", "deshabilitada"), ("jsalazar", "aprobada")]
+    );
+}
+
+#[test]
+fn an_invalid_file_writes_nothing_and_reports_every_value() {
+    let cli = Cli::new();
+    let file = cli.file(
+        "bad.csv",
+        &format!("{HEADER}ok1,usuario_general,1710034065,,a@example.com,aprobada\nx,auditor,1710034066,,a@b,aprobada\n"),
+    );
+    let out = cli.run(&["import", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"fila": 3, "campo": "usuario", "codigo": "usuario.length", "mensaje": "El ID usuario debe tener entre 3 y 30 caracteres."})
+    );
+    assert_eq!(lines[1]["codigo"], "cedula.check_digit");
+    assert_eq!(lines[2]["codigo"], "email.domain");
+
+    // Nothing was written: importing only the good row now inserts it (no conflict to update).
+    let seed = cli.run(&["seed-demo"]);
+    assert!(stdout(&seed).contains("insertados: 12"), "{seed:?}");
+
+    let skip = cli.run(&["import", &file, "--skip-invalid"]);
+    assert!(skip.status.success(), "{skip:?}");
+    assert!(
+        String::from_utf8_lossy(&skip.stderr).contains("Registros cargados o actualizados: 1.")
+    );
+}
+
+#[test]
+fn outbox_and_audit_commands_answer() {
+    let cli = Cli::new();
+    for args in [
+        &["outbox", "list"][..],
+        &["outbox", "list", "--state", "abandoned"],
+        &["outbox", "retry", "1"],
+        &["audit", "--limit", "5"],
+    ] {
+        let out = cli.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    assert!(stdout(&cli.run(&["outbox", "retry", "1"])).contains("en cola: 0"));
+}
