@@ -511,3 +511,96 @@ async fn a_registration_disabled_while_queued_gets_no_password() {
         test_db.drop_database().await;
     }
 }
+
+#[tokio::test]
+async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        registry::solicitar_reinicio(
+            &f.services,
+            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            None,
+        )
+        .await
+        .unwrap();
+        // A worker claimed it and died before recording anything.
+        let claim_ends = START_MS + 120_000;
+        mail_outbox::Entity::update_many()
+            .col_expr(
+                mail_outbox::Column::State,
+                sea_orm::sea_query::Expr::value(outbox::SENDING),
+            )
+            .col_expr(
+                mail_outbox::Column::Attempts,
+                sea_orm::sea_query::Expr::value(1),
+            )
+            .col_expr(
+                mail_outbox::Column::LockedUntil,
+                sea_orm::sea_query::Expr::value(claim_ends),
+            )
+            .exec(&f.db)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let worker = f.worker(folder_mailer(dir.path()));
+        assert_eq!(
+            worker.run_once().await.unwrap(),
+            0,
+            "still claimed ({})",
+            test_db.label
+        );
+        f.clock.advance_ms(120_000);
+        assert_eq!(worker.run_once().await.unwrap(), 1, "{}", test_db.label);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let row = f.outbox().await.remove(0);
+        assert_eq!((row.state.as_str(), row.attempts), (outbox::SENT, 2));
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_outbox_without_sending_twice() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let approved: Vec<_> = seed::DEMO
+            .iter()
+            .filter(|d| d.5 == registry::APROBADA)
+            .collect();
+        for &&(usuario, _, identificacion, _, correo, _) in &approved {
+            registry::solicitar_reinicio(
+                &f.services,
+                &reinicio(usuario, identificacion, correo),
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let sink = SmtpSink::start("127.0.0.1:0".parse().unwrap()).await;
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let mut w = f.worker(smtp_mailer(sink.addr));
+                w.settings.batch = 2;
+                Arc::new(w)
+            })
+            .collect();
+        let tasks: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let w = w.clone();
+                tokio::spawn(async move { while w.run_once().await.unwrap() > 0 {} })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(sink.messages().len(), approved.len(), "{}", test_db.label);
+        assert!(
+            f.outbox()
+                .await
+                .iter()
+                .all(|r| r.state == outbox::SENT && r.attempts == 1)
+        );
+        sink.stop();
+        test_db.drop_database().await;
+    }
+}
