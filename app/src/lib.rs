@@ -5,6 +5,8 @@
 //! reach the page only through server functions.
 
 pub mod api;
+pub mod estado;
+pub mod pagina;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -18,14 +20,30 @@ pub const TITULO: &str = "Solicitud de reinicio de clave automática";
 
 /// The HTML document around the application, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    documento(options, true)
+}
+
+/// The document for an answer to a form posted without JavaScript: the same page, without the
+/// WASM. Its content comes from the post (an [`estado::EstadoInicial`]) and the browser clearly
+/// runs without scripts, so there is nothing to hydrate; every form on it posts again.
+pub fn shell_sin_hidratacion(options: LeptosOptions) -> impl IntoView {
+    documento(options, false)
+}
+
+fn documento(options: LeptosOptions, hidratar: bool) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="es">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {hidratar
+                    .then(|| {
+                        view! {
+                            <AutoReload options=options.clone() />
+                            <HydrationScripts options />
+                        }
+                    })}
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <MetaTags />
             </head>
@@ -45,30 +63,9 @@ pub fn App() -> impl IntoView {
         <Title text=TITULO />
         <Router>
             <Routes fallback=NoEncontrado>
-                <Route path=StaticSegment("") view=SolicitudReinicio />
+                <Route path=StaticSegment("") view=pagina::SolicitudReinicio />
             </Routes>
         </Router>
-    }
-}
-
-/// The reset request page. Its sections arrive with the next issues.
-#[component]
-fn SolicitudReinicio() -> impl IntoView {
-    // Effects run only in the browser, so this flips to "si" exactly when hydration has happened.
-    // End-to-end tests and people with slow connections can tell the page is interactive.
-    let interactiva = RwSignal::new(false);
-    Effect::new(move |_| interactiva.set(true));
-
-    view! {
-        <main
-            class="pagina"
-            data-interactiva=move || if interactiva.get() { "si" } else { "no" }
-        >
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>{TITULO}</h1>
-            </header>
-        </main>
     }
 }
 

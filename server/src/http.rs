@@ -1,6 +1,6 @@
 //! The HTTP surface: the Leptos pages and server functions, static files, and `/healthz`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use app::api::ssr::{ClientAddr, SharedBackend};
 use axum::{
@@ -9,7 +9,7 @@ use axum::{
     http::StatusCode,
     middleware::{self, Next},
     response::Response,
-    routing::get,
+    routing::{get, post},
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -20,18 +20,21 @@ use sea_orm::DatabaseConnection;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
+    pub backend: SharedBackend,
 }
 
 /// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
 /// before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-pub fn router(state: AppState, services: crate::services::Services) -> Router {
+pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
-    let backend = SharedBackend(Arc::new(services));
+    let backend = state.backend.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        // The forms without JavaScript post to the page itself.
+        .route("/", post(crate::sin_js::enviar))
         .leptos_routes_with_context(
             &state,
             routes,

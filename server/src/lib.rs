@@ -3,6 +3,9 @@
 //! `main.rs` is only the command line; everything here is a library so that integration tests
 //! start the real application on a random port.
 
+// Leptos' typed views nest deeply; the page's future needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod db;
 pub mod entities;
@@ -11,6 +14,7 @@ pub mod mail;
 pub mod registrations;
 pub mod seed;
 pub mod services;
+pub mod sin_js;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -89,7 +93,11 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         },
         composer,
     };
-    let app = http::router(http::AppState { leptos_options, db }, services.clone());
+    let app = http::router(http::AppState {
+        leptos_options,
+        db,
+        backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),
+    });
     Ok(Running {
         addr,
         services,

@@ -1,0 +1,82 @@
+//! The page without JavaScript: both forms post here (`POST /`), and the answer is the page
+//! again, rendered on the server with the values kept and the errors, the confirmation step or
+//! the result in place.
+//!
+//! It validates with the same crate and calls the same [`Backend`] as the server functions, so
+//! the two ways through the page cannot disagree.
+
+use std::collections::HashMap;
+
+use app::{
+    api::ssr::ClientAddr,
+    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, EstadoInicial},
+};
+use axum::{
+    Form,
+    body::Body,
+    extract::{FromRequest, Request, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use leptos::prelude::*;
+use validation::{BusquedaId, BusquedaIdInput, ReinicioClave, ReinicioClaveInput};
+
+use crate::http::AppState;
+
+pub async fn enviar(State(state): State<AppState>, request: Request) -> Response {
+    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
+    let Ok(Form(mut campos)) = Form::<HashMap<String, String>>::from_request(request, &()).await
+    else {
+        return Redirect::to("/").into_response();
+    };
+    let mut campo = |nombre: &str| campos.remove(nombre).unwrap_or_default();
+    let backend = state.backend.0.clone();
+    let mut estado = EstadoInicial::default();
+    match campo("accion").as_str() {
+        ACCION_BUSCAR => {
+            let datos = BusquedaIdInput {
+                clasificacion: campo("clasificacion"),
+                ruc_empresa: campo("ruc_empresa"),
+                correo: campo("correo"),
+                identificacion: campo("identificacion"),
+            };
+            match BusquedaId::validate(&datos) {
+                Err(errores) => estado.errores_busqueda = errores,
+                Ok(form) => match backend.buscar_id(form, client).await {
+                    Ok(encontrado) => {
+                        estado.reinicio.usuario = encontrado.usuario.clone();
+                        estado.reinicio.identificacion = datos.identificacion.clone();
+                        estado.encontrado = Some(encontrado.usuario);
+                    }
+                    Err(error) => estado.aviso_busqueda = Some(error.to_string()),
+                },
+            }
+            estado.busqueda = datos;
+        }
+        accion @ (ACCION_REINICIAR | ACCION_CONFIRMAR) => {
+            let datos = ReinicioClaveInput {
+                usuario: campo("usuario"),
+                identificacion: campo("identificacion"),
+                correo: campo("correo"),
+            };
+            match ReinicioClave::validate(&datos) {
+                Err(errores) => estado.errores_reinicio = errores,
+                // First the question ("¿Desea …?"); only its "Sí" sends.
+                Ok(_) if accion == ACCION_REINICIAR => estado.confirmar = true,
+                Ok(form) => match backend.solicitar_reinicio(form, client).await {
+                    Ok(respuesta) => estado.enviado = Some(respuesta),
+                    Err(error) => estado.aviso_reinicio = Some(error.to_string()),
+                },
+            }
+            estado.reinicio = datos;
+        }
+        _ => return Redirect::to("/").into_response(),
+    }
+
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(estado.clone()),
+        move || app::shell_sin_hidratacion(options.clone()),
+    );
+    // The page's route is "/", whatever was posted.
+    render(Request::get("/").body(Body::empty()).unwrap_or_default()).await
+}

@@ -1,0 +1,98 @@
+//! The page without JavaScript: forms posted to `/` come back as the page with the outcome.
+
+mod support;
+
+use support::TestServer;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn enviar(server: &TestServer, body: &str) -> (u16, String) {
+    let (status, _, html) = support::post(server.addr, "/", FORM, body.as_bytes()).await;
+    (status, html)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buscar_id_shows_the_id_and_prefills_the_reset_form() {
+    let server = TestServer::start().await;
+    let (status, html) = enviar(
+        &server,
+        "accion=buscar&clasificacion=usuario_general&correo=maria.perez%40example.com&identificacion=1710034065",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<strong data-testid="id-usuario">MPerez</strong>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="usuario" type="text""#) && html.contains(r#"value="MPerez""#),
+        "{html}"
+    );
+    // Without scripts the answer page carries no WASM.
+    assert!(!html.contains("reinicio-clave.js"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_errors_come_back_with_the_values_kept() {
+    let server = TestServer::start().await;
+    let (status, html) = enviar(
+        &server,
+        "accion=buscar&clasificacion=auditor&ruc_empresa=0993370026001&identificacion=1710034066",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Este campo no corresponde a la clasificación elegida y debe quedar vacío."),
+        "{html}"
+    );
+    assert!(html.contains("El número de cédula no es válido"), "{html}");
+    assert!(html.contains(r#"value="1710034066""#), "the value is kept");
+    assert!(
+        html.contains(r##"href="#b-identificacion""##),
+        "the error summary links to the field"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_shows_the_uniform_message() {
+    let server = TestServer::start().await;
+    let (_, html) = enviar(&server, "accion=buscar&clasificacion=perito&correo=pedro.pendiente%40example.com&identificacion=0102030400").await;
+    assert!(
+        html.contains("Los datos ingresados no coinciden con un registro aprobado."),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reset_asks_first_and_sends_only_on_yes() {
+    let server = TestServer::start().await;
+    let datos = "usuario=MPerez&identificacion=1710034065&correo=maria.perez%40example.com";
+    let (_, html) = enviar(&server, &format!("accion=reiniciar&{datos}")).await;
+    assert!(
+        html.contains("¿Desea recibir una clave temporal en su correo electrónico?"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="confirmar""#));
+    // Nothing was queued by the question.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        std::fs::read_dir(server.mail_dir.path()).unwrap().count(),
+        0
+    );
+
+    let (_, html) = enviar(&server, &format!("accion=confirmar&{datos}")).await;
+    assert!(html.contains("Le enviamos una clave temporal a"), "{html}");
+    assert!(html.contains("m***@example.com"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_dir(server.mail_dir.path()).unwrap().count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no e-mail");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_action_goes_back_to_the_page() {
+    let server = TestServer::start().await;
+    let (status, _, _) = support::post(server.addr, "/", FORM, b"accion=otra").await;
+    assert_eq!(status, 303);
+}
