@@ -1,8 +1,10 @@
 // Browser tests against the release build of the real server.
 //
-// The server is started once per run on a free port with a fresh SQLite database and mail folder
-// in a temporary directory, seeded through the server's own operator CLI (`server seed-demo`).
-// Chromium is Debian's (`/usr/bin/chromium`): Playwright's own browser download cannot run here.
+// The server is started once per run on a free port with a fresh SQLite database in a temporary
+// directory, seeded through the server's own operator CLI (`server seed-demo`), and relaying its
+// mail to a real SMTP server on loopback (support/servidor.mjs). Tests read the delivered
+// messages from $E2E_DATA_DIR/smtp. Chromium is Debian's (`/usr/bin/chromium`): Playwright's own
+// browser download cannot run here.
 import { defineConfig, devices } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -21,10 +23,9 @@ function freePort(): string {
 process.env.E2E_PORT ??= freePort();
 process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'reinicio-e2e-'));
 
-const port = process.env.E2E_PORT;
-const dataDir = process.env.E2E_DATA_DIR;
-const serverBin = process.env.E2E_SERVER_BIN ?? join(targetDir, 'release', 'server');
-const baseURL = `http://127.0.0.1:${port}`;
+process.env.E2E_SERVER_BIN ??= join(targetDir, 'release', 'server');
+process.env.E2E_SITE_ROOT ??= join(workspace, 'target', 'site');
+const baseURL = `http://127.0.0.1:${process.env.E2E_PORT}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -63,20 +64,11 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `"${serverBin}" seed-demo && exec "${serverBin}" serve`,
+    command: 'node support/servidor.mjs',
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: 'pipe',
+    stdout: 'ignore',
     stderr: 'pipe',
-    env: {
-      REINICIO_LISTEN_ADDR: `127.0.0.1:${port}`,
-      REINICIO_PUBLIC_BASE_URL: baseURL,
-      REINICIO_DATABASE_URL: `sqlite://${dataDir}/e2e.sqlite3?mode=rwc`,
-      REINICIO_MAIL_URL: `file://${dataDir}/outbox`,
-      REINICIO_LOG_FORMAT: 'json',
-      LEPTOS_SITE_ROOT: join(workspace, 'target', 'site'),
-      LEPTOS_ENV: 'PROD',
-    },
   },
 });

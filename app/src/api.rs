@@ -92,6 +92,9 @@ pub struct ReinicioSolicitado {
     pub correo: String,
     /// How long the password is valid once sent.
     pub vigencia_minutos: u32,
+    /// When it expires if sent now, in Ecuador's time (`28/11/2026 a las 14:35`); the e-mail
+    /// carries the exact time, counted from its sending.
+    pub vence: String,
 }
 
 /// "Buscar ID": the ID usuario of the approved registration matching the form.

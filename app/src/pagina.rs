@@ -273,7 +273,7 @@ fn Busqueda(
                         aria-invalid=move || error_de(Field::Clasificacion, clasificacion).get().is_some().then_some("true")
                         aria-describedby=move || error_de(Field::Clasificacion, clasificacion).get().map(|_| "b-clasificacion-error")
                         on:change=al_cambiar_clasificacion
-                        on:blur=move |_| clasificacion.tocado.set(true)
+                        on:blur=move |ev| dejar(&ev, clasificacion)
                     >
                         <option value="" selected=inicial.busqueda.clasificacion.is_empty()>
                             "Seleccione su clasificación"
@@ -391,6 +391,20 @@ fn pista_dependiente(
     })
 }
 
+/// Leaving a field shows its errors, except when focus goes to the form's submit button: the
+/// submit shows every error anyway, and an error appearing under the field at that instant would
+/// push the button away from under the pointer, losing the click.
+fn dejar(ev: &leptos::ev::FocusEvent, entrada: Entrada) {
+    use leptos::wasm_bindgen::JsCast;
+    let hacia_envio = ev
+        .related_target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlButtonElement>().ok())
+        .is_some_and(|b| b.type_() == "submit");
+    if !hacia_envio {
+        entrada.tocado.set(true);
+    }
+}
+
 fn clase_campo(con_error: bool, bloqueado: bool) -> &'static str {
     match (con_error, bloqueado) {
         (true, _) => "campo campo-error",
@@ -497,7 +511,7 @@ fn CampoTexto(
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=descrito
                 on:input:target=move |ev| entrada.valor.set(ev.target().value())
-                on:blur=move |_| entrada.tocado.set(true)
+                on:blur=move |ev| dejar(&ev, entrada)
             />
         </div>
     }
@@ -591,7 +605,7 @@ fn UsuarioHallado(usuario: String) -> impl IntoView {
                 </button>
             </p>
             <p class="pista">
-                "Lo hemos copiado en la sección «Reinicio de clave de acceso», más abajo."
+                "Ya lo escribimos por usted en la sección «Reinicio de clave de acceso», más abajo."
             </p>
         </div>
     }
@@ -809,8 +823,9 @@ fn Enviado(respuesta: ReinicioSolicitado) -> impl IntoView {
                 "."
             </p>
             <p>
-                "Vence " {respuesta.vigencia_minutos}
-                " minutos después del envío y sirve una sola vez: al ingresar con ella, ECUAPASS le pedirá una clave nueva. "
+                "Vence el " <strong>{respuesta.vence}</strong> " (hora de Ecuador), "
+                {respuesta.vigencia_minutos}
+                " minutos después del envío, y sirve una sola vez: al ingresar con ella, ECUAPASS le pedirá una clave nueva. "
                 "Su clave anterior sigue funcionando mientras no use la temporal."
             </p>
             <p class="pista">"Si no la recibe en unos minutos, revise la carpeta de correo no deseado."</p>

@@ -130,9 +130,11 @@ pub async fn solicitar_reinicio(
     let correo = validation::Email::parse(&registration.correo)
         .map(|e| e.masked())
         .unwrap_or_else(|_| "su correo registrado".to_owned());
+    let vence = crate::mail::hora_ecuador(now + i64::from(services.reset_ttl_minutes) * 60_000);
     Ok(ReinicioSolicitado {
         correo,
         vigencia_minutos: services.reset_ttl_minutes,
+        vence,
     })
 }
 

@@ -1,0 +1,63 @@
+// Starts what the browser tests run against, in order: a real SMTP server on loopback (the npm
+// `smtp-server` package, keeping every message as a file), then the release server configured to
+// relay through it, seeded with the demo registrations through its own operator CLI.
+//
+// Environment (set by playwright.config.ts): E2E_PORT, E2E_DATA_DIR, E2E_SERVER_BIN, E2E_SITE_ROOT.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+const dataDir = process.env.E2E_DATA_DIR;
+const mailDir = join(dataDir, 'smtp');
+mkdirSync(mailDir, { recursive: true });
+
+let received = 0;
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['AUTH', 'STARTTLS'],
+  logger: false,
+  onData(stream, session, callback) {
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
+      received += 1;
+      const name = `${String(Date.now()).padStart(15, '0')}-${String(received).padStart(4, '0')}.eml`;
+      writeFileSync(join(mailDir, name), Buffer.concat(chunks));
+      callback();
+    });
+  },
+});
+
+await new Promise((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+const smtpPort = smtp.server.address().port;
+
+const env = {
+  ...process.env,
+  REINICIO_LISTEN_ADDR: `127.0.0.1:${process.env.E2E_PORT}`,
+  REINICIO_PUBLIC_BASE_URL: `http://127.0.0.1:${process.env.E2E_PORT}`,
+  REINICIO_DATABASE_URL: `sqlite://${join(dataDir, 'e2e.sqlite3')}?mode=rwc`,
+  REINICIO_MAIL_URL: `smtp://127.0.0.1:${smtpPort}?tls=none`,
+  REINICIO_LOG_FORMAT: 'json',
+  LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT,
+  LEPTOS_ENV: 'PROD',
+};
+const bin = process.env.E2E_SERVER_BIN;
+
+const seed = spawnSync(bin, ['seed-demo'], { env, stdio: 'inherit' });
+if (seed.status !== 0) {
+  console.error('seed-demo falló');
+  process.exit(1);
+}
+
+const server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
+const stop = () => {
+  server.kill('SIGTERM');
+  smtp.close();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+server.on('exit', (code) => {
+  smtp.close();
+  process.exit(code ?? 0);
+});
