@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_registrations;
 mod m20261128_000002_reset_outbox_audit;
+mod m20261128_000003_sessions_sign_in;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_registrations::Migration),
             Box::new(m20261128_000002_reset_outbox_audit::Migration),
+            Box::new(m20261128_000003_sessions_sign_in::Migration),
         ]
     }
 }

@@ -178,6 +178,66 @@ impl Composer {
     }
 }
 
+impl Composer {
+    /// The notice after a password change. It carries no secret: only when, and what to do if
+    /// it was not the account's owner.
+    pub fn aviso_cambio(
+        &self,
+        to: &str,
+        usuario: &str,
+        changed_at_ms: i64,
+    ) -> Result<Message, MailError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
+        let cuando = hora_ecuador(changed_at_ms);
+        let url = &self.sign_in_url;
+        let text = format!(
+            "Estimado usuario de ECUAPASS:\n\n\
+             Su clave de ECUAPASS fue cambiada el {cuando} (hora de Ecuador) para el ID usuario \
+             {usuario}.\n\n\
+             Si fue usted, no necesita hacer nada más.\n\n\
+             Si no fue usted, pida de inmediato una nueva clave temporal en la página de reinicio \
+             de clave automática y comuníquese con la mesa de servicios del SENAE: alguien pudo \
+             haber accedido a su correo.\n\n\
+             Ingreso: {url}\n\n\
+             Servicio Nacional de Aduana del Ecuador\n"
+        );
+        let html = format!(
+            "<!DOCTYPE html><html lang=\"es\"><body style=\"font-family:sans-serif\">\
+             <p>Estimado usuario de ECUAPASS:</p>\
+             <p>Su clave de ECUAPASS fue cambiada el <strong>{cuando}</strong> (hora de Ecuador) para el \
+             ID usuario <strong>{usuario}</strong>.</p>\
+             <p>Si fue usted, no necesita hacer nada más.</p>\
+             <p>Si no fue usted, pida de inmediato una nueva clave temporal en la página de reinicio de \
+             clave automática y comuníquese con la mesa de servicios del SENAE: alguien pudo haber \
+             accedido a su correo.</p>\
+             <p><a href=\"{url}\">Ingresar a ECUAPASS</a></p>\
+             <p>Servicio Nacional de Aduana del Ecuador</p></body></html>",
+            usuario = escape_html(usuario),
+            url = escape_html(url),
+        );
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject("ECUAPASS: su clave fue cambiada")
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html),
+                    ),
+            )
+            .map_err(|e| MailError::Config(e.to_string()))
+    }
+}
+
 /// `dd/mm/aaaa a las HH:MM` in Ecuador's time (America/Guayaquil, from the bundled tz database).
 pub fn hora_ecuador(ms: i64) -> String {
     let zone = jiff::tz::TimeZone::get("America/Guayaquil").unwrap_or_else(|_| {

@@ -608,3 +608,373 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
         test_db.drop_database().await;
     }
 }
+
+// ---- Signing in with the temporary password, and the forced change ----
+
+use server::services::ingreso::{self, IngresoError};
+use validation::{CambioClaveInput, Ingreso, IngresoInput};
+
+fn ingreso(usuario: &str, clave: &str) -> Ingreso {
+    Ingreso::validate(&IngresoInput {
+        usuario: usuario.into(),
+        clave: clave.into(),
+    })
+    .unwrap()
+}
+
+/// Requests a reset for MPerez and returns the password from the e-mail.
+async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
+    registry::solicitar_reinicio(
+        &f.services,
+        &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+        None,
+    )
+    .await
+    .unwrap();
+    let before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    f.worker(folder_mailer(dir)).run_once().await.unwrap();
+    let new = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !before.contains(p))
+        .unwrap();
+    password_in(&std::fs::read(new).unwrap()).0
+}
+
+fn cambio(clave: &str) -> CambioClaveInput {
+    CambioClaveInput {
+        clave: clave.into(),
+        confirmacion: clave.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_temporary_password_signs_in_once_and_forces_a_change() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = temporal(&f, dir.path()).await;
+        let label = test_db.label;
+
+        // Ten simultaneous sign-ins with it: exactly one gets in.
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let services = f.services.clone();
+            let form = ingreso("MPerez", &secret);
+            tasks.push(tokio::spawn(async move {
+                ingreso::ingresar(&services, &form, None).await
+            }));
+        }
+        let mut sesiones = Vec::new();
+        for t in tasks {
+            if let Ok(s) = t.await.unwrap() {
+                sesiones.push(s);
+            }
+        }
+        assert_eq!(sesiones.len(), 1, "{label}");
+        let nueva = sesiones.pop().unwrap();
+        assert!(nueva.must_change);
+        // The nine losers count as failures: the ID is locked for now.
+        assert!(matches!(
+            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+            Err(IngresoError::Bloqueado { .. })
+        ));
+        f.clock.advance_ms(15 * 60_000);
+        // Once the lock is over, the used temporary password is simply wrong.
+        assert!(matches!(
+            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+            Err(IngresoError::Credenciales)
+        ));
+
+        let sesion = ingreso::sesion(&f.services, &nueva.token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(sesion.must_change);
+        assert_eq!(sesion.usuario, "MPerez");
+
+        // Weak, equal to the ID, or the temporary password itself: refused with the reason.
+        for (clave, code) in [
+            ("corta", "clave.length"),
+            ("mperez", "clave.length"),
+            ("q1w2e3r4t5y6", "clave.common"),
+            (secret.as_str(), "clave.temporal"),
+        ] {
+            match ingreso::cambiar_clave(&f.services, &sesion, &cambio(clave), None).await {
+                Err(ingreso::CambioError::Campos(e)) => {
+                    assert_eq!(
+                        e.get(validation::Field::Clave).map(|e| e.code()),
+                        Some(code),
+                        "{label} {clave}"
+                    )
+                }
+                other => panic!("{label} {clave}: {other:?}"),
+            }
+        }
+        ingreso::cambiar_clave(
+            &f.services,
+            &sesion,
+            &cambio("una frase larga y propia"),
+            None,
+        )
+        .await
+        .unwrap();
+
+        // The session goes on, no longer forced; the temporary password is gone; the new one works.
+        assert!(
+            !ingreso::sesion(&f.services, &nueva.token)
+                .await
+                .unwrap()
+                .unwrap()
+                .must_change
+        );
+        assert!(matches!(
+            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+            Err(IngresoError::Credenciales)
+        ));
+        let normal = ingreso::ingresar(
+            &f.services,
+            &ingreso("MPEREZ", "una frase larga y propia"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(!normal.must_change);
+
+        // The notice goes through the outbox, with no secret in it.
+        let before = std::fs::read_dir(dir.path()).unwrap().count();
+        f.worker(folder_mailer(dir.path()))
+            .run_once()
+            .await
+            .unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), before + 1, "{label}");
+        let newest = files
+            .iter()
+            .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .unwrap();
+        let raw = std::fs::read(newest).unwrap();
+        let aviso = mail_parser::MessageParser::default()
+            .parse(&raw[..])
+            .unwrap();
+        assert_eq!(aviso.subject(), Some("ECUAPASS: su clave fue cambiada"));
+        let text = aviso.body_text(0).unwrap();
+        assert!(
+            text.contains("Su clave de ECUAPASS fue cambiada el")
+                && text.contains("Si no fue usted"),
+            "{text}"
+        );
+        assert!(!text.contains(&secret) && !text.contains("una frase larga y propia"));
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = temporal(&f, dir.path()).await;
+        let primera = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+            .await
+            .unwrap();
+        let s = ingreso::sesion(&f.services, &primera.token)
+            .await
+            .unwrap()
+            .unwrap();
+        ingreso::cambiar_clave(&f.services, &s, &cambio("primera clave larga"), None)
+            .await
+            .unwrap();
+        let otra = ingreso::ingresar(&f.services, &ingreso("mperez", "primera clave larga"), None)
+            .await
+            .unwrap();
+        let s_otra = ingreso::sesion(&f.services, &otra.token)
+            .await
+            .unwrap()
+            .unwrap();
+        ingreso::cambiar_clave(&f.services, &s_otra, &cambio("segunda clave larga"), None)
+            .await
+            .unwrap();
+        assert!(
+            ingreso::sesion(&f.services, &primera.token)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            test_db.label
+        );
+        assert!(
+            ingreso::sesion(&f.services, &otra.token)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        ingreso::cerrar(&f.services, &otra.token).await.unwrap();
+        assert!(
+            ingreso::sesion(&f.services, &otra.token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let dir = tempfile::tempdir().unwrap();
+        let label = test_db.label;
+        // Give MPerez a current password first.
+        let secret = temporal(&f, dir.path()).await;
+        let s = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+            .await
+            .unwrap();
+        let s = ingreso::sesion(&f.services, &s.token)
+            .await
+            .unwrap()
+            .unwrap();
+        ingreso::cambiar_clave(&f.services, &s, &cambio("clave actual de maria"), None)
+            .await
+            .unwrap();
+
+        // A new reset: the current password keeps working while the temporary one waits...
+        let secret = temporal(&f, dir.path()).await;
+        assert!(
+            ingreso::ingresar(
+                &f.services,
+                &ingreso("mperez", "clave actual de maria"),
+                None
+            )
+            .await
+            .is_ok(),
+            "{label}"
+        );
+        // ...and the temporary one expires after 60 minutes (the clock moves, nothing sleeps).
+        f.clock.advance_ms(60 * 60_000);
+        assert!(
+            matches!(
+                ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+                Err(IngresoError::Credenciales)
+            ),
+            "{label}"
+        );
+
+        // Sessions end after 30 idle minutes; any use restarts the count.
+        let token = ingreso::ingresar(
+            &f.services,
+            &ingreso("mperez", "clave actual de maria"),
+            None,
+        )
+        .await
+        .unwrap()
+        .token;
+        f.clock.advance_ms(29 * 60_000);
+        assert!(
+            ingreso::sesion(&f.services, &token)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        f.clock.advance_ms(29 * 60_000);
+        assert!(
+            ingreso::sesion(&f.services, &token)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        f.clock.advance_ms(30 * 60_000);
+        assert!(
+            ingreso::sesion(&f.services, &token)
+                .await
+                .unwrap()
+                .is_none(),
+            "{label}"
+        );
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let dir = tempfile::tempdir().unwrap();
+        let label = test_db.label;
+        let secret = temporal(&f, dir.path()).await;
+        let s = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+            .await
+            .unwrap();
+        let s = ingreso::sesion(&f.services, &s.token)
+            .await
+            .unwrap()
+            .unwrap();
+        ingreso::cambiar_clave(&f.services, &s, &cambio("clave buena de maria"), None)
+            .await
+            .unwrap();
+
+        for usuario in ["mperez", "nadie.existe"] {
+            for _ in 0..5 {
+                let r = ingreso::ingresar(&f.services, &ingreso(usuario, "clave equivocada"), None)
+                    .await;
+                assert!(
+                    matches!(r, Err(IngresoError::Credenciales)),
+                    "{label} {usuario}"
+                );
+            }
+            // Even the right password is refused now, with the time to wait.
+            let r = ingreso::ingresar(&f.services, &ingreso(usuario, "clave buena de maria"), None)
+                .await;
+            assert!(
+                matches!(r, Err(IngresoError::Bloqueado { minutos: 15 })),
+                "{label} {usuario}: {r:?}"
+            );
+        }
+        f.clock.advance_ms(10 * 60_000);
+        let r = ingreso::ingresar(
+            &f.services,
+            &ingreso("MPEREZ", "clave buena de maria"),
+            None,
+        )
+        .await;
+        assert!(
+            matches!(r, Err(IngresoError::Bloqueado { minutos: 5 })),
+            "{label}"
+        );
+        f.clock.advance_ms(5 * 60_000);
+        assert!(
+            ingreso::ingresar(
+                &f.services,
+                &ingreso("mperez", "clave buena de maria"),
+                None
+            )
+            .await
+            .is_ok(),
+            "{label}"
+        );
+
+        // A success resets the count: four more failures do not lock.
+        for _ in 0..4 {
+            let _ =
+                ingreso::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+        }
+        assert!(
+            ingreso::ingresar(
+                &f.services,
+                &ingreso("mperez", "clave buena de maria"),
+                None
+            )
+            .await
+            .is_ok(),
+            "{label}"
+        );
+        test_db.drop_database().await;
+    }
+}

@@ -32,10 +32,16 @@ pub enum ValidationError {
     EmailLength,
     UsuarioLength,
     UsuarioCharacters,
+    ClaveLength,
+    ClaveSameAsUser,
+    ClaveSameAsIdentification,
+    ClaveCommon,
+    ClaveMismatch,
+    ClaveTemporal,
 }
 
 impl ValidationError {
-    pub const ALL: [ValidationError; 24] = [
+    pub const ALL: [ValidationError; 30] = [
         ValidationError::Required,
         ValidationError::Locked,
         ValidationError::TooLong,
@@ -60,6 +66,12 @@ impl ValidationError {
         ValidationError::EmailLength,
         ValidationError::UsuarioLength,
         ValidationError::UsuarioCharacters,
+        ValidationError::ClaveLength,
+        ValidationError::ClaveSameAsUser,
+        ValidationError::ClaveSameAsIdentification,
+        ValidationError::ClaveCommon,
+        ValidationError::ClaveMismatch,
+        ValidationError::ClaveTemporal,
     ];
 
     /// (machine code, message for people).
@@ -147,6 +159,27 @@ impl ValidationError {
                 "usuario.characters",
                 "El ID usuario solo puede contener letras sin tilde, dígitos, punto (.), guion bajo (_) y guion (-).",
             ),
+            E::ClaveLength => (
+                "clave.length",
+                "La clave debe tener entre 12 y 128 caracteres; una frase fácil de recordar sirve.",
+            ),
+            E::ClaveSameAsUser => ("clave.same_as_user", "La clave no puede ser su ID usuario."),
+            E::ClaveSameAsIdentification => (
+                "clave.same_as_identification",
+                "La clave no puede ser su número de identificación.",
+            ),
+            E::ClaveCommon => (
+                "clave.common",
+                "Esa clave es demasiado común y fácil de adivinar; elija otra.",
+            ),
+            E::ClaveMismatch => (
+                "clave.mismatch",
+                "Las dos claves no coinciden; escríbala igual en ambos campos.",
+            ),
+            E::ClaveTemporal => (
+                "clave.temporal",
+                "La clave nueva no puede ser la clave temporal que recibió.",
+            ),
         }
     }
 
@@ -180,15 +213,19 @@ pub enum Field {
     Correo,
     Identificacion,
     UsuarioId,
+    Clave,
+    Confirmacion,
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [
+    pub const ALL: [Field; 7] = [
         Field::Clasificacion,
         Field::RucEmpresa,
         Field::Correo,
         Field::Identificacion,
         Field::UsuarioId,
+        Field::Clave,
+        Field::Confirmacion,
     ];
 
     const fn row(self) -> (&'static str, &'static str) {
@@ -198,6 +235,8 @@ impl Field {
             Field::Correo => ("correo", "Correo electrónico"),
             Field::Identificacion => ("identificacion", "Identificación"),
             Field::UsuarioId => ("usuario", "ID usuario"),
+            Field::Clave => ("clave", "Clave"),
+            Field::Confirmacion => ("confirmacion", "Repita la clave nueva"),
         }
     }
 

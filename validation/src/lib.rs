@@ -14,6 +14,7 @@
 //! every byte here ships to the browser.
 
 mod classification;
+mod clave;
 mod email;
 mod error;
 mod forms;
@@ -21,6 +22,7 @@ mod identity;
 mod usuario;
 
 pub use classification::{Classification, Requirement};
+pub use clave::{CambioClaveInput, Ingreso, IngresoInput, NuevaClave};
 pub use email::Email;
 pub use error::{Field, FieldError, FieldErrors, ValidationError};
 pub use forms::{

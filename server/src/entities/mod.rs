@@ -4,3 +4,5 @@ pub mod audit_log;
 pub mod credential;
 pub mod mail_outbox;
 pub mod registration;
+pub mod session;
+pub mod sign_in_failure;

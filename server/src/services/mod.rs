@@ -3,6 +3,7 @@
 //! Server functions (in `app::api`) only validate and call these through [`app::api::ssr::Backend`].
 
 pub mod audit;
+pub mod ingreso;
 pub mod outbox;
 pub mod password;
 pub mod registry;

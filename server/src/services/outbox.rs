@@ -154,6 +154,9 @@ impl<M: Mailer> Worker<M> {
                 .finish(&row, ABANDONED, Some("el registro ya no está aprobado"))
                 .await;
         };
+        if row.kind == super::ingreso::KIND_AVISO {
+            return self.deliver_notice(&row, &registration).await;
+        }
         if row.kind != registry::KIND_RESET {
             return self
                 .finish(&row, ABANDONED, Some("tipo de mensaje desconocido"))
@@ -229,6 +232,30 @@ impl<M: Mailer> Worker<M> {
         .await?;
         txn.commit().await?;
         tracing::info!(outbox = row.id, attempt = row.attempts, "correo enviado");
+        Ok(())
+    }
+
+    /// "Su clave de ECUAPASS fue cambiada": no secret in it, so it is composed and sent as is.
+    async fn deliver_notice(
+        &self,
+        row: &mail_outbox::Model,
+        registration: &registration::Model,
+    ) -> Result<(), DbErr> {
+        let message = match self.composer.aviso_cambio(
+            &row.recipient,
+            &registration.usuario_id,
+            row.created_at,
+        ) {
+            Ok(message) => message,
+            Err(error) => return self.finish(row, ABANDONED, Some(&error.to_string())).await,
+        };
+        if let Err(error) = self.mailer.send(message).await {
+            tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de aviso fallido");
+            return self.retry_or_abandon(row, &error.to_string()).await;
+        }
+        let now = self.clock.now_ms();
+        mark(&self.db, row, SENT, None, Some(now), now).await?;
+        tracing::info!(outbox = row.id, "aviso de cambio de clave enviado");
         Ok(())
     }
 

@@ -55,6 +55,7 @@ pub enum HashError {
 
 /// The Argon2id PHC string of `secret` (OWASP parameters: 19 MiB, 2 iterations, 1 lane).
 pub async fn hash(secret: String) -> Result<String, HashError> {
+    let _permit = permit().await;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| HashError::Argon2(e.to_string()))?;
@@ -69,11 +70,39 @@ pub async fn hash(secret: String) -> Result<String, HashError> {
 
 /// Whether `secret` matches the PHC string `hash`.
 pub async fn verify(secret: String, hash: String) -> Result<bool, HashError> {
+    let _permit = permit().await;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Argon2(e.to_string()))?;
         Ok(argon2().verify_password(secret.as_bytes(), &parsed).is_ok())
     })
     .await?
+}
+
+/// Argon2 takes 19 MiB and tens of milliseconds: at most one per core at a time, so that a flood
+/// of sign-ins waits its turn instead of exhausting memory and the blocking pool.
+async fn permit() -> tokio::sync::SemaphorePermit<'static> {
+    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    PERMITS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
+/// A hash of nothing anyone knows, verified when an ID usuario does not exist so that a miss
+/// costs the same Argon2 work as a wrong password.
+pub async fn dummy_hash() -> &'static str {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async {
+            let secret = TemporaryPassword::generate()
+                .map(|t| t.0)
+                .unwrap_or_default();
+            hash(secret).await.unwrap_or_default()
+        })
+        .await
 }
 
 fn argon2() -> Argon2<'static> {

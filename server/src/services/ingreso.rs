@@ -1,0 +1,374 @@
+//! Signing in with the current or the temporary password, server-side sessions, the sign-in
+//! lockout, and the forced change of password.
+//!
+//! - The temporary password works once: marking it used is a conditional `UPDATE … WHERE
+//!   temp_used_at IS NULL`, so of two simultaneous sign-ins only one wins.
+//! - A session opened with it can do one thing, choose a new password; the new one may not be the
+//!   temporary one. The change replaces the hash, drops the temporary one, ends every other
+//!   session of the account and queues a notice e-mail without any secret in it.
+//! - Five failures for an ID usuario within 15 minutes lock sign-in for that ID until the window
+//!   ends; unknown IDs are counted the same way, and a miss costs the same Argon2 work as a wrong
+//!   password, so neither the lockout nor the timing tells whether an ID exists.
+//! - Sessions are rows keyed by the SHA-256 of a random token; the cookie holds the token. They
+//!   end on sign-out, after 30 minutes idle, and when the password changes elsewhere.
+
+use std::net::IpAddr;
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+use sha2::{Digest, Sha256};
+use validation::{
+    CambioClaveInput, Field, FieldErrors, Identificacion, Ingreso, NuevaClave, ValidationError,
+};
+
+use super::{Services, audit, password, registry};
+use crate::entities::{credential, mail_outbox, registration, session, sign_in_failure};
+
+pub const MAX_FAILURES: i32 = 5;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+pub const SESSION_IDLE_MS: i64 = 30 * 60_000;
+pub const KIND_AVISO: &str = "aviso_cambio";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngresoError {
+    /// Wrong password, unknown ID, expired or used temporary password: one answer for all.
+    #[error("ID usuario o clave incorrectos")]
+    Credenciales,
+    #[error("demasiados intentos fallidos")]
+    Bloqueado { minutos: i64 },
+    #[error("base de datos: {0}")]
+    Database(#[from] DbErr),
+    #[error("hash: {0}")]
+    Hash(#[from] password::HashError),
+}
+
+/// A session just opened: the token goes into the cookie and nowhere else.
+pub struct SesionNueva {
+    pub token: String,
+    pub must_change: bool,
+}
+
+// The token is a credential: never in a log line.
+impl std::fmt::Debug for SesionNueva {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SesionNueva")
+            .field("must_change", &self.must_change)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session behind a request.
+#[derive(Debug, Clone)]
+pub struct Sesion {
+    pub token_hash: String,
+    pub registration_id: i64,
+    pub must_change: bool,
+    pub usuario: String,
+    pub identificacion: String,
+}
+
+pub async fn ingresar(
+    services: &Services,
+    form: &Ingreso,
+    client: Option<IpAddr>,
+) -> Result<SesionNueva, IngresoError> {
+    let now = services.clock.now_ms();
+    let clave = form.usuario.canonical();
+    let db = &services.db;
+
+    if let Some(f) = sign_in_failure::Entity::find_by_id(clave.clone())
+        .one(db)
+        .await?
+        && f.failures >= MAX_FAILURES
+        && now - f.window_start < FAILURE_WINDOW_MS
+    {
+        let minutos = (f.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000;
+        audit_ingreso(services, now, "bloqueado", client, None).await?;
+        return Err(IngresoError::Bloqueado { minutos });
+    }
+
+    let cuenta = registration::Entity::find()
+        .filter(registration::Column::UsuarioIdClave.eq(&clave))
+        .filter(registration::Column::Estado.eq(registry::APROBADA))
+        .one(db)
+        .await?;
+    let credencial = match &cuenta {
+        Some(r) => credential::Entity::find_by_id(r.id).one(db).await?,
+        None => None,
+    };
+
+    let mut resultado = None;
+    match (&cuenta, &credencial) {
+        (Some(r), Some(c)) => {
+            if let Some(h) = &c.password_hash
+                && password::verify(form.clave.clone(), h.clone()).await?
+            {
+                resultado = Some((r.id, false));
+            } else if let (Some(h), None, Some(expira)) =
+                (&c.temp_hash, c.temp_used_at, c.temp_expires_at)
+                && expira > now
+                && password::verify(form.clave.clone(), h.clone()).await?
+            {
+                // Used once: of simultaneous sign-ins only the one whose update lands wins.
+                let marcado = credential::Entity::update_many()
+                    .col_expr(credential::Column::TempUsedAt, Expr::value(now))
+                    .filter(credential::Column::RegistrationId.eq(r.id))
+                    .filter(credential::Column::TempUsedAt.is_null())
+                    .filter(credential::Column::TempHash.eq(h.clone()))
+                    .exec(db)
+                    .await?;
+                if marcado.rows_affected == 1 {
+                    resultado = Some((r.id, true));
+                }
+            }
+        }
+        // No account or no password at all: the same Argon2 work as a wrong password.
+        _ => {
+            password::verify(form.clave.clone(), password::dummy_hash().await.to_owned()).await?;
+        }
+    }
+
+    let Some((registration_id, must_change)) = resultado else {
+        registrar_fallo(services, &clave, now).await?;
+        audit_ingreso(services, now, "fallido", client, cuenta.as_ref()).await?;
+        return Err(IngresoError::Credenciales);
+    };
+    sign_in_failure::Entity::delete_by_id(clave)
+        .exec(db)
+        .await?;
+    let token = crear_sesion(services, registration_id, must_change, now).await?;
+    let outcome = if must_change {
+        "clave_temporal"
+    } else {
+        "exitoso"
+    };
+    audit_ingreso(services, now, outcome, client, cuenta.as_ref()).await?;
+    Ok(SesionNueva { token, must_change })
+}
+
+/// One more failure for this ID, in one statement so that simultaneous failures all count;
+/// a window older than 15 minutes starts over.
+async fn registrar_fallo(services: &Services, clave: &str, now: i64) -> Result<(), DbErr> {
+    use sign_in_failure::{Column as C, Entity as T};
+    let vencida = Expr::col((T, C::WindowStart)).lte(now - FAILURE_WINDOW_MS);
+    T::insert(sign_in_failure::ActiveModel {
+        usuario_clave: Set(clave.to_owned()),
+        failures: Set(1),
+        window_start: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(C::UsuarioClave)
+            .value(
+                C::Failures,
+                Expr::case(vencida.clone(), 1).finally(Expr::col((T, C::Failures)).add(1)),
+            )
+            .value(
+                C::WindowStart,
+                Expr::case(vencida, now).finally(Expr::col((T, C::WindowStart))),
+            )
+            .to_owned(),
+    )
+    .exec_without_returning(&services.db)
+    .await
+    .map(drop)
+}
+
+async fn audit_ingreso(
+    services: &Services,
+    now: i64,
+    outcome: &'static str,
+    client: Option<IpAddr>,
+    cuenta: Option<&registration::Model>,
+) -> Result<(), DbErr> {
+    let identificacion = cuenta.and_then(|r| Identificacion::parse(&r.identificacion).ok());
+    audit::record(
+        &services.db,
+        now,
+        audit::Entry {
+            event: "ingreso",
+            outcome,
+            client,
+            identificacion: identificacion.as_ref(),
+            registration_id: cuenta.map(|r| r.id),
+        },
+    )
+    .await
+}
+
+fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn crear_sesion(
+    services: &Services,
+    registration_id: i64,
+    must_change: bool,
+    now: i64,
+) -> Result<String, IngresoError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| password::HashError::Argon2(e.to_string()))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    session::Entity::insert(session::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        registration_id: Set(registration_id),
+        must_change: Set(i16::from(must_change)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+    })
+    .exec_without_returning(&services.db)
+    .await?;
+    Ok(token)
+}
+
+/// The live session for a cookie's token, touched (idle time restarts); `None` once it has
+/// been idle for 30 minutes, signed out, or ended by a password change.
+pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, DbErr> {
+    let now = services.clock.now_ms();
+    let hash = token_hash(token);
+    let Some(s) = session::Entity::find_by_id(hash.clone())
+        .one(&services.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if now - s.last_seen_at >= SESSION_IDLE_MS {
+        session::Entity::delete_by_id(hash)
+            .exec(&services.db)
+            .await?;
+        return Ok(None);
+    }
+    let Some(r) = registration::Entity::find_by_id(s.registration_id)
+        .one(&services.db)
+        .await?
+        .filter(|r| r.estado == registry::APROBADA)
+    else {
+        return Ok(None);
+    };
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::TokenHash.eq(hash.clone()))
+        .exec(&services.db)
+        .await?;
+    Ok(Some(Sesion {
+        token_hash: hash,
+        registration_id: r.id,
+        must_change: s.must_change != 0,
+        usuario: r.usuario_id,
+        identificacion: r.identificacion,
+    }))
+}
+
+pub async fn cerrar(services: &Services, token: &str) -> Result<(), DbErr> {
+    session::Entity::delete_by_id(token_hash(token))
+        .exec(&services.db)
+        .await
+        .map(drop)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CambioError {
+    #[error("campos inválidos")]
+    Campos(FieldErrors),
+    #[error("base de datos: {0}")]
+    Database(#[from] DbErr),
+    #[error("hash: {0}")]
+    Hash(#[from] password::HashError),
+}
+
+/// Sets the account's new password from a signed-in session.
+pub async fn cambiar_clave(
+    services: &Services,
+    sesion: &Sesion,
+    input: &CambioClaveInput,
+    client: Option<IpAddr>,
+) -> Result<(), CambioError> {
+    let nueva = NuevaClave::validate(input, &sesion.usuario, &sesion.identificacion)
+        .map_err(CambioError::Campos)?;
+    let credencial = credential::Entity::find_by_id(sesion.registration_id)
+        .one(&services.db)
+        .await?;
+    // The temporary password must not become the long-term one.
+    if let Some(temporal) = credencial.as_ref().and_then(|c| c.temp_hash.clone())
+        && password::verify(nueva.expose().to_owned(), temporal).await?
+    {
+        let mut errores = FieldErrors::new();
+        errores.push(Field::Clave, ValidationError::ClaveTemporal);
+        return Err(CambioError::Campos(errores));
+    }
+    let hash = password::hash(nueva.expose().to_owned()).await?;
+    let now = services.clock.now_ms();
+
+    let txn = services.db.begin().await?;
+    credential::Entity::insert(credential::ActiveModel {
+        registration_id: Set(sesion.registration_id),
+        password_hash: Set(Some(hash)),
+        temp_hash: Set(None),
+        temp_expires_at: Set(None),
+        temp_used_at: Set(None),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(credential::Column::RegistrationId)
+            .update_columns([
+                credential::Column::PasswordHash,
+                credential::Column::TempHash,
+                credential::Column::TempExpiresAt,
+                credential::Column::TempUsedAt,
+                credential::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    session::Entity::delete_many()
+        .filter(session::Column::RegistrationId.eq(sesion.registration_id))
+        .filter(session::Column::TokenHash.ne(sesion.token_hash.clone()))
+        .exec(&txn)
+        .await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::MustChange, Expr::value(0i16))
+        .filter(session::Column::TokenHash.eq(sesion.token_hash.clone()))
+        .exec(&txn)
+        .await?;
+    let cuenta = registration::Entity::find_by_id(sesion.registration_id)
+        .one(&txn)
+        .await?;
+    if let Some(cuenta) = &cuenta {
+        mail_outbox::Entity::insert(mail_outbox::ActiveModel {
+            kind: Set(KIND_AVISO.to_owned()),
+            registration_id: Set(cuenta.id),
+            recipient: Set(cuenta.correo.clone()),
+            state: Set(super::outbox::QUEUED.to_owned()),
+            pending_key: Set(None),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let identificacion = Identificacion::parse(&sesion.identificacion).ok();
+    audit::record(
+        &txn,
+        now,
+        audit::Entry {
+            event: "cambio_clave",
+            outcome: "exitoso",
+            client,
+            identificacion: identificacion.as_ref(),
+            registration_id: Some(sesion.registration_id),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    services.outbox_wakeup.notify_one();
+    Ok(())
+}
