@@ -5,6 +5,7 @@
 //! reach the page only through server functions.
 
 pub mod api;
+pub mod cuenta;
 pub mod estado;
 pub mod pagina;
 
@@ -64,6 +65,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NoEncontrado>
                 <Route path=StaticSegment("") view=pagina::SolicitudReinicio />
+                <Route path=StaticSegment("ingreso") view=cuenta::PaginaIngreso />
+                <Route path=StaticSegment("cambio-clave") view=cuenta::PaginaCambioClave />
+                <Route path=StaticSegment("clave-actualizada") view=cuenta::PaginaClaveActualizada />
+                <Route path=StaticSegment("cuenta") view=cuenta::PaginaCuenta />
             </Routes>
         </Router>
     }

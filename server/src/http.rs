@@ -21,6 +21,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub backend: SharedBackend,
+    pub services: crate::services::Services,
+    /// Session cookies get `Secure` when the public base URL is https.
+    pub secure_cookies: bool,
 }
 
 /// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
@@ -35,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         // The forms without JavaScript post to the page itself.
         .route("/", post(crate::sin_js::enviar))
+        .route("/ingreso", post(crate::cuentas::ingresar))
+        .route("/cambio-clave", post(crate::cuentas::cambiar))
+        .route("/salir", post(crate::cuentas::salir))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -44,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cuentas::guardia,
         ))
         .layer(middleware::from_fn(json_only_api))
         .layer(middleware::from_fn(client_addr))

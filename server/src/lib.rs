@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod config;
+pub mod cuentas;
 pub mod db;
 pub mod entities;
 pub mod http;
@@ -97,6 +98,8 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         leptos_options,
         db,
         backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),
+        services: services.clone(),
+        secure_cookies: config.public_base_url.scheme() == "https",
     });
     Ok(Running {
         addr,

@@ -2,7 +2,10 @@
 //! by `server seed-demo` (and by `make run`) so that the page can be tried at once, and by the
 //! browser tests. Loading twice changes nothing. The table is documented in README.md.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
 use validation::{Registro, RegistroInput};
 
 use crate::registrations::{self, Row};
@@ -25,8 +28,53 @@ pub const DEMO: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("ddeshabilitado", "usuario_general", "2401010109", "", "diana.d@example.com", "deshabilitada"),
 ];
 
-/// Inserts the demo rows that are not there yet; returns how many were inserted.
+/// The current password of every approved demo account (documented in README.md), so that the
+/// whole journey can be tried: the old password keeps working until a temporary one is used.
+pub const CLAVE_DEMO: &str = "clave de demostración";
+
+/// Inserts the demo rows that are not there yet, and a current password for the approved ones
+/// that have none; returns how many registrations were inserted.
 pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let inserted = seed_registrations(db).await?;
+    let hash = crate::services::password::hash(CLAVE_DEMO.to_owned())
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    for &(usuario, ..) in DEMO {
+        let Some(r) = crate::entities::registration::Entity::find()
+            .filter(
+                crate::entities::registration::Column::UsuarioIdClave
+                    .eq(usuario.to_ascii_lowercase()),
+            )
+            .filter(
+                crate::entities::registration::Column::Estado
+                    .eq(crate::services::registry::APROBADA),
+            )
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        crate::entities::credential::Entity::insert(crate::entities::credential::ActiveModel {
+            registration_id: Set(r.id),
+            password_hash: Set(Some(hash.clone())),
+            temp_hash: Set(None),
+            temp_expires_at: Set(None),
+            temp_used_at: Set(None),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(crate::entities::credential::Column::RegistrationId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(inserted)
+}
+
+async fn seed_registrations(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let mut rows = Vec::with_capacity(DEMO.len());
     for &(usuario, clasificacion, identificacion, ruc_empresa, correo, estado) in DEMO {
         let input = RegistroInput {

@@ -72,11 +72,18 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
         _ => return Redirect::to("/").into_response(),
     }
 
+    pagina_sin_hidratacion(&state, "/", estado).await
+}
+
+/// Renders the page at `ruta` from `estado`, without WASM: the answer to a posted form.
+pub async fn pagina_sin_hidratacion<T>(state: &AppState, ruta: &'static str, estado: T) -> Response
+where
+    T: Clone + Send + Sync + 'static,
+{
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
         move || provide_context(estado.clone()),
         move || app::shell_sin_hidratacion(options.clone()),
     );
-    // The page's route is "/", whatever was posted.
-    render(Request::get("/").body(Body::empty()).unwrap_or_default()).await
+    render(Request::get(ruta).body(Body::empty()).unwrap_or_default()).await
 }

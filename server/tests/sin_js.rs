@@ -96,3 +96,108 @@ async fn an_unknown_action_goes_back_to_the_page() {
     let (status, _, _) = support::post(server.addr, "/", FORM, b"accion=otra").await;
     assert_eq!(status, 303);
 }
+
+fn set_cookie(raw_head: &str) -> Option<String> {
+    raw_head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .map(str::to_owned)
+}
+
+/// A raw request with optional cookie; returns (status, head, body).
+async fn pedir(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Content-Type: {FORM}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn location(head: &str) -> Option<&str> {
+    head.lines().find_map(|l| {
+        l.strip_prefix("location: ")
+            .or_else(|| l.strip_prefix("Location: "))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
+    let server = TestServer::start().await;
+    // Pages behind a session send strangers to "Ingreso".
+    for path in ["/cambio-clave", "/clave-actualizada", "/cuenta"] {
+        let (status, head, _) = pedir(&server, "GET", path, None, "").await;
+        assert_eq!((status, location(&head)), (303, Some("/ingreso")), "{path}");
+    }
+    let (status, _, body) = pedir(
+        &server,
+        "POST",
+        "/ingreso",
+        None,
+        "usuario=mperez&clave=otra",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("El ID usuario o la clave no son correctos."),
+        "{body}"
+    );
+    assert!(body.contains(r#"value="mperez""#), "the ID is kept");
+
+    let clave = server::seed::CLAVE_DEMO
+        .replace(' ', "+")
+        .replace('ó', "%C3%B3");
+    let (status, head, _) = pedir(
+        &server,
+        "POST",
+        "/ingreso",
+        None,
+        &format!("usuario=MPerez&clave={clave}"),
+    )
+    .await;
+    assert_eq!((status, location(&head)), (303, Some("/cuenta")), "{head}");
+    let cookie = set_cookie(&head).unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http in tests");
+    let par = cookie.split(';').next().unwrap().to_owned();
+
+    let (status, _, body) = pedir(&server, "GET", "/cuenta", Some(&par), "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Sesión iniciada"));
+    // Not forced to change: the change page sends them on.
+    let (status, head, _) = pedir(&server, "GET", "/cambio-clave", Some(&par), "").await;
+    assert_eq!((status, location(&head)), (303, Some("/cuenta")));
+
+    let (status, head, _) = pedir(&server, "POST", "/salir", Some(&par), "").await;
+    assert_eq!((status, location(&head)), (303, Some("/ingreso")));
+    assert!(set_cookie(&head).unwrap().contains("Max-Age=0"));
+    let (status, head, _) = pedir(&server, "GET", "/cuenta", Some(&par), "").await;
+    assert_eq!(
+        (status, location(&head)),
+        (303, Some("/ingreso")),
+        "the session is over"
+    );
+}

@@ -1,0 +1,182 @@
+//! Signing in, the forced change and signing out: plain HTML form posts (with or without WASM)
+//! that set or clear the session cookie and redirect, or render the page again with the errors.
+//!
+//! The cookie holds a random token (its SHA-256 is the session's key in the database); it is
+//! `HttpOnly`, `SameSite=Lax`, and `Secure` when the public base URL is https.
+
+use std::collections::HashMap;
+
+use app::{api::ssr::ClientAddr, cuenta::EstadoCuenta};
+use axum::{
+    Form,
+    extract::{FromRequest, Request, State},
+    http::{HeaderValue, Method, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use validation::{CambioClaveInput, Ingreso, IngresoInput};
+
+use crate::{
+    http::AppState,
+    services::ingreso::{self, CambioError, IngresoError, Sesion},
+    sin_js::pagina_sin_hidratacion,
+};
+
+pub const COOKIE: &str = "sesion";
+
+const CREDENCIALES: &str = "El ID usuario o la clave no son correctos. Si usó una clave temporal, \
+     recuerde que sirve una sola vez y vence a la hora indicada en el correo.";
+const INTERNO: &str =
+    "El servicio no está disponible en este momento. Intente de nuevo en unos minutos.";
+
+fn token(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("sesion=").map(str::to_owned))
+        .filter(|t| !t.is_empty())
+}
+
+fn cookie(state: &AppState, value: &str, max_age_zero: bool) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let expire = if max_age_zero { "; Max-Age=0" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{expire}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("sesion=; Path=/; Max-Age=0"))
+}
+
+async fn form(request: Request) -> (Option<std::net::IpAddr>, HashMap<String, String>) {
+    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
+    let campos = Form::<HashMap<String, String>>::from_request(request, &())
+        .await
+        .map(|Form(c)| c)
+        .unwrap_or_default();
+    (client, campos)
+}
+
+pub async fn ingresar(State(state): State<AppState>, request: Request) -> Response {
+    let (client, mut campos) = form(request).await;
+    let input = IngresoInput {
+        usuario: campos.remove("usuario").unwrap_or_default(),
+        clave: campos.remove("clave").unwrap_or_default(),
+    };
+    let mut estado = EstadoCuenta {
+        usuario_escrito: input.usuario.clone(),
+        ..Default::default()
+    };
+    match Ingreso::validate(&input) {
+        Err(errores) => estado.errores = errores,
+        Ok(form) => match ingreso::ingresar(&state.services, &form, client).await {
+            Ok(nueva) => {
+                let destino = if nueva.must_change {
+                    "/cambio-clave"
+                } else {
+                    "/cuenta"
+                };
+                let mut response = Redirect::to(destino).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, cookie(&state, &nueva.token, false));
+                return response;
+            }
+            Err(IngresoError::Credenciales) => estado.aviso = Some(CREDENCIALES.to_owned()),
+            Err(IngresoError::Bloqueado { minutos }) => {
+                estado.aviso = Some(format!(
+                    "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {minutos} minuto{} \
+                     antes de intentar de nuevo, o solicite una clave temporal.",
+                    if minutos == 1 { "" } else { "s" }
+                ))
+            }
+            Err(error) => {
+                tracing::error!(%error, "ingreso: error interno");
+                estado.aviso = Some(INTERNO.to_owned());
+            }
+        },
+    }
+    pagina_sin_hidratacion(&state, "/ingreso", estado).await
+}
+
+pub async fn cambiar(State(state): State<AppState>, request: Request) -> Response {
+    let sesion = match token(&request) {
+        Some(t) => ingreso::sesion(&state.services, &t).await.ok().flatten(),
+        None => None,
+    };
+    let Some(sesion) = sesion else {
+        return Redirect::to("/ingreso").into_response();
+    };
+    let (client, mut campos) = form(request).await;
+    let input = CambioClaveInput {
+        clave: campos.remove("clave").unwrap_or_default(),
+        confirmacion: campos.remove("confirmacion").unwrap_or_default(),
+    };
+    let mut estado = EstadoCuenta {
+        usuario: sesion.usuario.clone(),
+        identificacion: sesion.identificacion.clone(),
+        ..Default::default()
+    };
+    match ingreso::cambiar_clave(&state.services, &sesion, &input, client).await {
+        Ok(()) => return Redirect::to("/clave-actualizada").into_response(),
+        Err(CambioError::Campos(errores)) => estado.errores = errores,
+        Err(error) => {
+            tracing::error!(%error, "cambio de clave: error interno");
+            estado.aviso = Some(INTERNO.to_owned());
+        }
+    }
+    pagina_sin_hidratacion(&state, "/cambio-clave", estado).await
+}
+
+pub async fn salir(State(state): State<AppState>, request: Request) -> Response {
+    if let Some(t) = token(&request)
+        && let Err(error) = ingreso::cerrar(&state.services, &t).await
+    {
+        tracing::error!(%error, "cierre de sesión: error interno");
+    }
+    let mut response = Redirect::to("/ingreso").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&state, "", true));
+    response
+}
+
+/// Pages behind a session: without one, to "Ingreso"; while the password must change, only
+/// "Cambio de clave obligatorio" is reachable.
+pub async fn guardia(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let ruta = request.uri().path().to_owned();
+    let protegida = matches!(
+        ruta.as_str(),
+        "/cambio-clave" | "/clave-actualizada" | "/cuenta"
+    );
+    if request.method() != Method::GET || !(protegida || ruta == "/ingreso") {
+        return next.run(request).await;
+    }
+    let sesion: Option<Sesion> = match token(&request) {
+        Some(t) => match ingreso::sesion(&state.services, &t).await {
+            Ok(s) => s,
+            Err(error) => {
+                tracing::error!(%error, "sesión: error de base de datos");
+                None
+            }
+        },
+        None => None,
+    };
+    match (&sesion, ruta.as_str()) {
+        (Some(s), r) if s.must_change && r != "/cambio-clave" => {
+            Redirect::to("/cambio-clave").into_response()
+        }
+        (Some(s), "/cambio-clave") if !s.must_change => Redirect::to("/cuenta").into_response(),
+        (None, r) if r != "/ingreso" => Redirect::to("/ingreso").into_response(),
+        (Some(s), _) => {
+            request.extensions_mut().insert(EstadoCuenta {
+                usuario: s.usuario.clone(),
+                identificacion: s.identificacion.clone(),
+                ..Default::default()
+            });
+            next.run(request).await
+        }
+        (None, _) => next.run(request).await,
+    }
+}
