@@ -25,6 +25,8 @@ process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'reinicio-e2e-'));
 
 process.env.E2E_SERVER_BIN ??= join(targetDir, 'release', 'server');
 process.env.E2E_SITE_ROOT ??= join(workspace, 'target', 'site');
+// Deliberately not the address the browser uses: e-mail links must come from configuration.
+process.env.E2E_PUBLIC_URL ??= `http://localhost:${process.env.E2E_PORT}`;
 const baseURL = `http://127.0.0.1:${process.env.E2E_PORT}`;
 
 export default defineConfig({

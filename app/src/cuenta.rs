@@ -49,7 +49,7 @@ pub fn PaginaIngreso() -> impl IntoView {
                 <h2 id="titulo-ingreso">"Ingrese con su ID usuario y su clave"</h2>
                 <Resumen errores=e.errores.clone() prefijo="i" />
                 {e.aviso.clone().map(|a| view! { <p class="aviso" role="alert">{a}</p> })}
-                <form method="post" action="/ingreso" class="formulario-cuenta">
+                <form method="post" action="/ingreso" novalidate>
                     <CampoFijo
                         id="i-usuario"
                         nombre="usuario"
@@ -163,6 +163,8 @@ pub fn PaginaCambioClave() -> impl IntoView {
         }
     });
 
+    let interactiva = RwSignal::new(false);
+    Effect::new(move |_| interactiva.set(true));
     let clave = RwSignal::new(String::new());
     let confirmacion = RwSignal::new(String::new());
     let tocada = RwSignal::new(false);
@@ -209,7 +211,7 @@ pub fn PaginaCambioClave() -> impl IntoView {
     };
 
     view! {
-        <main class="pagina">
+        <main class="pagina" data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
             <header class="encabezado">
                 <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
                 <h1>"Cambio de clave obligatorio"</h1>
@@ -223,7 +225,7 @@ pub fn PaginaCambioClave() -> impl IntoView {
                 <h2 id="titulo-cambio">"Elija su clave nueva"</h2>
                 <Resumen errores=e.errores.clone() prefijo="c" />
                 {e.aviso.clone().map(|a| view! { <p class="aviso" role="alert">{a}</p> })}
-                <form method="post" action="/cambio-clave" on:submit=al_enviar>
+                <form method="post" action="/cambio-clave" novalidate on:submit=al_enviar>
                     <input type="hidden" node_ref=usuario_ref id="cuenta-usuario" value=e.usuario.clone() />
                     <input type="hidden" node_ref=identificacion_ref id="cuenta-identificacion" value=e.identificacion.clone() />
                     <CampoClave

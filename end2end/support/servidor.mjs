@@ -2,7 +2,8 @@
 // `smtp-server` package, keeping every message as a file), then the release server configured to
 // relay through it, seeded with the demo registrations through its own operator CLI.
 //
-// Environment (set by playwright.config.ts): E2E_PORT, E2E_DATA_DIR, E2E_SERVER_BIN, E2E_SITE_ROOT.
+// Environment (set by playwright.config.ts): E2E_PORT, E2E_DATA_DIR, E2E_SERVER_BIN, E2E_SITE_ROOT,
+// E2E_PUBLIC_URL.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ const smtpPort = smtp.server.address().port;
 const env = {
   ...process.env,
   REINICIO_LISTEN_ADDR: `127.0.0.1:${process.env.E2E_PORT}`,
-  REINICIO_PUBLIC_BASE_URL: `http://127.0.0.1:${process.env.E2E_PORT}`,
+  REINICIO_PUBLIC_BASE_URL: process.env.E2E_PUBLIC_URL,
   REINICIO_DATABASE_URL: `sqlite://${join(dataDir, 'e2e.sqlite3')}?mode=rwc`,
   REINICIO_MAIL_URL: `smtp://127.0.0.1:${smtpPort}?tls=none`,
   REINICIO_LOG_FORMAT: 'json',

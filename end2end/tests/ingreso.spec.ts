@@ -1,0 +1,103 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { abrirInteractiva, claveTemporal, contarLlamadas, correosRecibidos, esperarCorreo } from './ayuda';
+
+const CLAVE_DEMO = 'clave de demostración';
+
+async function ingresar(page: Page, usuario: string, clave: string) {
+  await page.goto('/ingreso');
+  await page.fill('#i-usuario', usuario);
+  await page.fill('#i-clave', clave);
+  await page.getByRole('button', { name: 'Ingresar' }).click();
+}
+
+test('reset, e-mail, sign in with the temporary password, forced change, notice, and the old passwords stop working', async ({ page }) => {
+  // Luis Mora (Auxiliar) asks for a temporary password.
+  await abrirInteractiva(page);
+  await page.fill('#r-usuario', 'lmora.aux');
+  await page.fill('#r-identificacion', '0601234560');
+  await page.fill('#r-correo', 'luis.mora@example.com');
+  const antes = correosRecibidos();
+  await page.getByRole('button', { name: 'Recibir la clave por e-mail' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Sí' }).click();
+  await expect(page.getByTestId('enviado')).toBeVisible();
+
+  const correo = await esperarCorreo('luis.mora@example.com', antes);
+  const temporal = claveTemporal(correo);
+  // The link comes from the configured public address, not from the request.
+  expect(correo.text).toContain(`${process.env.E2E_PUBLIC_URL}/ingreso`);
+  expect(process.env.E2E_PUBLIC_URL).toContain('localhost');
+
+  await ingresar(page, 'lmora.aux', temporal);
+  await expect(page).toHaveURL(/\/cambio-clave$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Cambio de clave obligatorio');
+  // Nothing else is reachable until the change is done.
+  await page.goto('/cuenta');
+  await expect(page).toHaveURL(/\/cambio-clave$/);
+  await expect(page.locator('main')).toHaveAttribute('data-interactiva', 'si');
+
+  // A weak password is refused as it is typed, with the reason, without asking the server.
+  const llamadas = contarLlamadas(page);
+  await page.locator('#c-clave').pressSequentially('corta');
+  await expect(page.locator('#c-clave-error')).toContainText('entre 12 y 128 caracteres');
+  await page.locator('#c-clave').fill('lmora.aux');
+  await expect(page.locator('#c-clave-error')).toContainText('entre 12 y 128'); // 9 characters
+  await page.locator('#c-clave').fill('0601234560 00');
+  await expect(page.locator('#c-clave-error')).toHaveCount(0);
+  await page.locator('#c-clave').fill('0601234560');
+  await expect(page.locator('#c-clave-error')).toBeVisible();
+  expect(llamadas).toEqual([]);
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+
+  // A common password passes the browser's checks; the server refuses it with the reason.
+  await page.fill('#c-clave', 'q1w2e3r4t5y6');
+  await page.fill('#c-confirmacion', 'q1w2e3r4t5y6');
+  await page.getByRole('button', { name: 'Guardar la clave nueva' }).click();
+  await expect(page.locator('#c-clave-error')).toContainText('demasiado común');
+  await expect(page.locator('.resumen-errores')).toBeVisible();
+
+  const antesAviso = correosRecibidos();
+  await page.fill('#c-clave', 'una frase nueva y segura');
+  await page.fill('#c-confirmacion', 'una frase nueva y segura');
+  await page.getByRole('button', { name: 'Guardar la clave nueva' }).click();
+  await expect(page).toHaveURL(/\/clave-actualizada$/);
+  await expect(page.getByTestId('clave-actualizada')).toContainText('Su clave fue cambiada');
+
+  const aviso = await esperarCorreo('luis.mora@example.com', antesAviso);
+  expect(aviso.subject).toBe('ECUAPASS: su clave fue cambiada');
+  expect(aviso.text).toContain('lmora.aux');
+  expect(aviso.text).not.toContain(temporal);
+  expect(aviso.text).not.toContain('una frase nueva y segura');
+
+  await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+  await expect(page).toHaveURL(/\/ingreso$/);
+
+  // The old password and the temporary one no longer work; the new one does.
+  for (const vieja of [CLAVE_DEMO, temporal]) {
+    await ingresar(page, 'lmora.aux', vieja);
+    await expect(page.getByRole('alert')).toContainText('El ID usuario o la clave no son correctos.');
+  }
+  await ingresar(page, 'lmora.aux', 'una frase nueva y segura');
+  await expect(page).toHaveURL(/\/cuenta$/);
+  await expect(page.getByTestId('sesion-iniciada')).toBeVisible();
+});
+
+test('the sign-in page without JavaScript, errors in place', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/ingreso');
+  await page.getByRole('button', { name: 'Ingresar' }).click();
+  await expect(page.locator('#i-usuario-error')).toContainText('obligatorio');
+  await expect(page.locator('.resumen-errores')).toBeVisible();
+  await ingresar(page, 'race.ec', CLAVE_DEMO);
+  await expect(page).toHaveURL(/\/cuenta$/);
+  await context.close();
+});
+
+test('the sign-in page passes axe, empty and with errors', async ({ page }) => {
+  await page.goto('/ingreso');
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+  await page.getByRole('button', { name: 'Ingresar' }).click();
+  await expect(page.locator('.resumen-errores')).toBeVisible();
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+});
