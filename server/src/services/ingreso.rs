@@ -101,17 +101,22 @@ pub async fn ingresar(
     };
 
     let mut resultado = None;
-    match (&cuenta, &credencial) {
-        (Some(r), Some(c)) => {
-            if let Some(h) = &c.password_hash
-                && password::verify(form.clave.clone(), h.clone()).await?
-            {
+    // Whether any Argon2 verification ran: if none did, one runs against a dummy hash so that an
+    // unknown ID (or an account without passwords) costs the same as a wrong password.
+    let mut verificado = false;
+    if let (Some(r), Some(c)) = (&cuenta, &credencial) {
+        if let Some(h) = &c.password_hash {
+            verificado = true;
+            if password::verify(form.clave.clone(), h.clone()).await? {
                 resultado = Some((r.id, false));
-            } else if let (Some(h), None, Some(expira)) =
-                (&c.temp_hash, c.temp_used_at, c.temp_expires_at)
-                && expira > now
-                && password::verify(form.clave.clone(), h.clone()).await?
-            {
+            }
+        }
+        if resultado.is_none()
+            && let (Some(h), None, Some(expira)) = (&c.temp_hash, c.temp_used_at, c.temp_expires_at)
+            && expira > now
+        {
+            verificado = true;
+            if password::verify(form.clave.clone(), h.clone()).await? {
                 // Used once: of simultaneous sign-ins only the one whose update lands wins.
                 let marcado = credential::Entity::update_many()
                     .col_expr(credential::Column::TempUsedAt, Expr::value(now))
@@ -125,10 +130,9 @@ pub async fn ingresar(
                 }
             }
         }
-        // No account or no password at all: the same Argon2 work as a wrong password.
-        _ => {
-            password::verify(form.clave.clone(), password::dummy_hash().await.to_owned()).await?;
-        }
+    }
+    if !verificado {
+        password::verify(form.clave.clone(), password::dummy_hash().await.to_owned()).await?;
     }
 
     let Some((registration_id, must_change)) = resultado else {
