@@ -9,6 +9,8 @@
 use leptos::{html, prelude::*};
 use validation::{CambioClaveInput, Field, FieldErrors, NuevaClave, ValidationError};
 
+use crate::pagina::Encabezado;
+
 /// What the server knows when it renders these pages: the signed-in account, and the outcome of
 /// a form posted to it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,10 +43,7 @@ pub fn PaginaIngreso() -> impl IntoView {
     let error_clave = e.errores.get(Field::Clave);
     view! {
         <main class="pagina">
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>"Ingreso a ECUAPASS"</h1>
-            </header>
+            <Encabezado titulo="Ingreso a ECUAPASS" />
             <section class="seccion" aria-labelledby="titulo-ingreso">
                 <h2 id="titulo-ingreso">"Ingrese con su ID usuario y su clave"</h2>
                 <Resumen errores=e.errores.clone() prefijo="i" />
@@ -212,15 +211,13 @@ pub fn PaginaCambioClave() -> impl IntoView {
 
     view! {
         <main class="pagina" data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>"Cambio de clave obligatorio"</h1>
+            <Encabezado titulo="Cambio de clave obligatorio">
                 <p class="introduccion">
                     "Ingresó con una clave temporal. Antes de continuar, elija su clave nueva: "
                     "entre 12 y 128 caracteres, que no sea su ID usuario ni su identificación, ni una "
                     "clave común. Una frase que pueda recordar es una buena clave."
                 </p>
-            </header>
+            </Encabezado>
             <section class="seccion" aria-labelledby="titulo-cambio">
                 <h2 id="titulo-cambio">"Elija su clave nueva"</h2>
                 <Resumen errores=e.errores.clone() prefijo="c" />
@@ -304,10 +301,7 @@ fn CampoClave(
 pub fn PaginaClaveActualizada() -> impl IntoView {
     view! {
         <main class="pagina">
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>"Clave actualizada"</h1>
-            </header>
+            <Encabezado titulo="Clave actualizada" />
             <section class="seccion" aria-labelledby="titulo-hecho">
                 <h2 id="titulo-hecho">"Su clave nueva ya está activa"</h2>
                 <div class="hallazgo" data-testid="clave-actualizada">
@@ -326,10 +320,7 @@ pub fn PaginaClaveActualizada() -> impl IntoView {
 pub fn PaginaCuenta() -> impl IntoView {
     view! {
         <main class="pagina">
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>"Sesión iniciada"</h1>
-            </header>
+            <Encabezado titulo="Sesión iniciada" />
             <section class="seccion" aria-labelledby="titulo-sesion">
                 <h2 id="titulo-sesion">"Bienvenido a ECUAPASS"</h2>
                 <p data-testid="sesion-iniciada">"Ingresó a ECUAPASS."</p>

@@ -50,6 +50,42 @@ impl ErroresServidor {
     }
 }
 
+/// When each field's error shows: once the field was left or the form submitted, the client's
+/// own check; otherwise what the server said of the value it judged.
+#[derive(Clone, Copy)]
+struct Formulario {
+    enviado: RwSignal<bool>,
+    errores: Memo<FieldErrors>,
+    servidor: ErroresServidor,
+}
+
+impl Formulario {
+    fn error_de(self, campo: Field, entrada: Entrada) -> Signal<Option<ValidationError>> {
+        Signal::derive(move || {
+            let valor = entrada.valor.get();
+            let propio = (self.enviado.get() || entrada.tocado.get())
+                .then(|| self.errores.with(|e| e.get(campo)))
+                .flatten();
+            propio.or_else(|| self.servidor.para(campo, &valor))
+        })
+    }
+
+    /// The error summary's entries: (element id, field, error), in form order.
+    fn resumen<const N: usize>(
+        self,
+        campos: [(Field, Entrada, &'static str); N],
+    ) -> Signal<Vec<(&'static str, Field, ValidationError)>> {
+        Signal::derive(move || {
+            campos
+                .iter()
+                .filter_map(|&(campo, entrada, id)| {
+                    self.error_de(campo, entrada).get().map(|e| (id, campo, e))
+                })
+                .collect()
+        })
+    }
+}
+
 /// One form field's state.
 #[derive(Clone, Copy)]
 struct Entrada {
@@ -89,9 +125,7 @@ pub fn SolicitudReinicio() -> impl IntoView {
 
     view! {
         <main class="pagina" data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
-            <header class="encabezado">
-                <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
-                <h1>{TITULO}</h1>
+            <Encabezado titulo=TITULO>
                 <p class="introduccion">
                     "Si olvidó su clave, busque primero su ID usuario y luego pida una clave temporal: "
                     "la recibirá en el correo personal registrado en su solicitud de uso. "
@@ -99,7 +133,7 @@ pub fn SolicitudReinicio() -> impl IntoView {
                     <span class="asterisco" aria-hidden="true">"*"</span>
                     " son obligatorios."
                 </p>
-            </header>
+            </Encabezado>
             <Busqueda inicial=inicial.clone() interactiva reinicio />
             <Reinicio inicial campos=reinicio />
         </main>
@@ -161,29 +195,19 @@ fn Busqueda(
         identificacion: identificacion.valor.get(),
     };
     let errores = Memo::new(move |_| BusquedaId::validate(&datos()).err().unwrap_or_default());
-    let error_de = move |campo: Field, entrada: Entrada| {
-        Signal::derive(move || {
-            let valor = entrada.valor.get();
-            let propio = (enviado.get() || entrada.tocado.get())
-                .then(|| errores.with(|e| e.get(campo)))
-                .flatten();
-            propio.or_else(|| servidor.para(campo, &valor))
-        })
+    let formulario = Formulario {
+        enviado,
+        errores,
+        servidor,
     };
+    let error_de = move |campo: Field, entrada: Entrada| formulario.error_de(campo, entrada);
     let campos = [
         (Field::Clasificacion, clasificacion, "b-clasificacion"),
         (Field::RucEmpresa, ruc, "b-ruc_empresa"),
         (Field::Correo, correo, "b-correo"),
         (Field::Identificacion, identificacion, "b-identificacion"),
     ];
-    let resumen = Signal::derive(move || {
-        campos
-            .iter()
-            .filter_map(|&(campo, entrada, id)| {
-                error_de(campo, entrada).get().map(|e| (id, campo, e))
-            })
-            .collect::<Vec<_>>()
-    });
+    let resumen = formulario.resumen(campos);
 
     let accion = Action::new_local(|datos: &BusquedaIdInput| buscar_id(datos.clone()));
     let resumen_ref = NodeRef::<html::Div>::new();
@@ -423,6 +447,21 @@ fn enfocar(nodo: NodeRef<html::Div>) {
     });
 }
 
+/// The institution, the page's title and, optionally, an introduction.
+#[component]
+pub(crate) fn Encabezado(
+    titulo: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <header class="encabezado">
+            <p class="institucion">"Servicio Nacional de Aduana del Ecuador · ECUAPASS"</p>
+            <h1>{titulo}</h1>
+            {children.map(|c| c())}
+        </header>
+    }
+}
+
 #[component]
 fn Etiqueta(
     para: &'static str,
@@ -646,28 +685,18 @@ fn Reinicio(inicial: EstadoInicial, campos: CamposReinicio) -> impl IntoView {
         correo: correo.valor.get_untracked(),
     };
     let errores = Memo::new(move |_| ReinicioClave::validate(&datos()).err().unwrap_or_default());
-    let error_de = move |campo: Field, entrada: Entrada| {
-        Signal::derive(move || {
-            let valor = entrada.valor.get();
-            let propio = (enviado.get() || entrada.tocado.get())
-                .then(|| errores.with(|e| e.get(campo)))
-                .flatten();
-            propio.or_else(|| servidor.para(campo, &valor))
-        })
+    let formulario = Formulario {
+        enviado,
+        errores,
+        servidor,
     };
+    let error_de = move |campo: Field, entrada: Entrada| formulario.error_de(campo, entrada);
     let lista = [
         (Field::UsuarioId, usuario, "r-usuario"),
         (Field::Identificacion, identificacion, "r-identificacion"),
         (Field::Correo, correo, "r-correo"),
     ];
-    let resumen = Signal::derive(move || {
-        lista
-            .iter()
-            .filter_map(|&(campo, entrada, id)| {
-                error_de(campo, entrada).get().map(|e| (id, campo, e))
-            })
-            .collect::<Vec<_>>()
-    });
+    let resumen = formulario.resumen(lista);
 
     let accion = Action::new_local(|datos: &ReinicioClaveInput| solicitar_reinicio(datos.clone()));
     let resumen_ref = NodeRef::<html::Div>::new();

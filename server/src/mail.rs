@@ -115,6 +115,34 @@ impl Composer {
         Ok(Composer { from, sign_in_url })
     }
 
+    /// Plain text and HTML alternatives of one message, from the service's sender.
+    fn message(
+        &self,
+        to: Mailbox,
+        subject: &str,
+        text: String,
+        html: String,
+    ) -> Result<Message, MailError> {
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html),
+                    ),
+            )
+            .map_err(|e| MailError::Config(e.to_string()))
+    }
+
     /// The e-mail that carries a temporary password.
     pub fn reset(
         &self,
@@ -157,24 +185,7 @@ impl Composer {
             usuario = escape_html(usuario),
             url = escape_html(url),
         );
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject("ECUAPASS: su clave temporal")
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(text),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(html),
-                    ),
-            )
-            .map_err(|e| MailError::Config(e.to_string()))
+        self.message(to, "ECUAPASS: su clave temporal", text, html)
     }
 }
 
@@ -217,24 +228,7 @@ impl Composer {
             usuario = escape_html(usuario),
             url = escape_html(url),
         );
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject("ECUAPASS: su clave fue cambiada")
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(text),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(html),
-                    ),
-            )
-            .map_err(|e| MailError::Config(e.to_string()))
+        self.message(to, "ECUAPASS: su clave fue cambiada", text, html)
     }
 }
 

@@ -342,22 +342,9 @@ pub async fn cambiar_clave(
         .one(&txn)
         .await?;
     if let Some(cuenta) = &cuenta {
-        mail_outbox::Entity::insert(mail_outbox::ActiveModel {
-            kind: Set(KIND_AVISO.to_owned()),
-            registration_id: Set(cuenta.id),
-            recipient: Set(cuenta.correo.clone()),
-            state: Set(super::outbox::QUEUED.to_owned()),
-            pending_key: Set(None),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            locked_until: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        mail_outbox::Entity::insert(super::outbox::nuevo(KIND_AVISO, cuenta, None, now))
+            .exec_without_returning(&txn)
+            .await?;
     }
     let identificacion = Identificacion::parse(&sesion.identificacion).ok();
     audit::record(

@@ -342,6 +342,30 @@ fn truncate(error: &str) -> String {
     error.chars().take(500).collect()
 }
 
+/// A message of `kind` for the account's registered address, due at once. `pending_key` (see
+/// the migration) keeps at most one such message waiting per account.
+pub fn nuevo(
+    kind: &str,
+    registration: &registration::Model,
+    pending_key: Option<String>,
+    now: i64,
+) -> mail_outbox::ActiveModel {
+    mail_outbox::ActiveModel {
+        kind: Set(kind.to_owned()),
+        registration_id: Set(registration.id),
+        recipient: Set(registration.correo.clone()),
+        state: Set(QUEUED.to_owned()),
+        pending_key: Set(pending_key),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+}
+
 /// Puts abandoned (or failed) messages back in the queue, for `server outbox retry`.
 pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64, DbErr> {
     let rows = mail_outbox::Entity::find()

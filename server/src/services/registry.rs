@@ -7,8 +7,7 @@ use std::net::IpAddr;
 
 use app::api::{ReinicioSolicitado, UsuarioEncontrado};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::OnConflict,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::OnConflict,
 };
 use validation::{BusquedaId, ReinicioClave};
 
@@ -97,20 +96,12 @@ pub async fn solicitar_reinicio(
 
     // At most one reset e-mail waits per account: a second request while one is queued is the
     // same request (the worker generates the password when it sends, so it is always fresh).
-    let queued = mail_outbox::Entity::insert(mail_outbox::ActiveModel {
-        kind: Set(KIND_RESET.to_owned()),
-        registration_id: Set(registration.id),
-        recipient: Set(registration.correo.clone()),
-        state: Set(super::outbox::QUEUED.to_owned()),
-        pending_key: Set(Some(pending_key(registration.id))),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    })
+    let queued = mail_outbox::Entity::insert(super::outbox::nuevo(
+        KIND_RESET,
+        &registration,
+        Some(pending_key(registration.id)),
+        now,
+    ))
     .on_conflict(
         OnConflict::column(mail_outbox::Column::PendingKey)
             .do_nothing()
