@@ -31,6 +31,13 @@ pub enum ApiError {
     /// No approved registration matches (HTTP 404, the same for every kind of miss).
     #[error("{}", SIN_COINCIDENCIA)]
     SinCoincidencia,
+    /// Too many requests for this identificación within the hour (HTTP 429 with `Retry-After`).
+    /// It is counted for registered and unknown identities alike, so it reveals nothing.
+    #[error(
+        "Se hicieron demasiadas solicitudes con esta identificación. Por seguridad, intente de nuevo en {} minuto(s).",
+        segundos.div_ceil(60)
+    )]
+    Limite { segundos: u64 },
     /// The request itself is unreadable: not JSON, wrong content type, too large (HTTP 400).
     #[error("La solicitud no se pudo leer. Recargue la página e intente de nuevo.")]
     Solicitud,
@@ -44,6 +51,7 @@ impl ApiError {
         match self {
             ApiError::Campos { .. } => 422,
             ApiError::SinCoincidencia => 404,
+            ApiError::Limite { .. } => 429,
             ApiError::Solicitud => 400,
             ApiError::Interno => 503,
         }
@@ -72,6 +80,12 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 fn set_status(error: &ApiError) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let ApiError::Limite { segundos } = error {
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(*segundos),
+            );
+        }
         response.set_status(
             http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::BAD_REQUEST),
         );

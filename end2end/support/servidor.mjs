@@ -40,6 +40,9 @@ const env = {
   REINICIO_DATABASE_URL: `sqlite://${join(dataDir, 'e2e.sqlite3')}?mode=rwc`,
   REINICIO_MAIL_URL: `smtp://127.0.0.1:${smtpPort}?tls=none`,
   REINICIO_LOG_FORMAT: 'json',
+  // The tests repeat lookups for the same demo identities; the limits have tests of their own.
+  REINICIO_LIMITE_BUSQUEDAS_POR_HORA: '1000',
+  REINICIO_LIMITE_REINICIOS_POR_HORA: '1000',
   LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT,
   LEPTOS_ENV: 'PROD',
 };

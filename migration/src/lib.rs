@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_registrations;
 mod m20261128_000002_reset_outbox_audit;
 mod m20261128_000003_sessions_sign_in;
+mod m20261128_000004_rate_limits;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_registrations::Migration),
             Box::new(m20261128_000002_reset_outbox_audit::Migration),
             Box::new(m20261128_000003_sessions_sign_in::Migration),
+            Box::new(m20261128_000004_rate_limits::Migration),
         ]
     }
 }

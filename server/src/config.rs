@@ -63,6 +63,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long a temporary password stays valid once e-mailed.
     pub reset_ttl_minutes: u32,
+    /// Requests per identificación per hour.
+    pub limites: crate::services::limites::Limites,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +78,7 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("reset_ttl_minutes", &self.reset_ttl_minutes)
+            .field("limites", &self.limites)
             .finish()
     }
 }
@@ -193,7 +196,23 @@ impl Config {
             .filter(|m| (5..=1440).contains(m))
             .ok_or_else(|| invalid(&var, &raw, "se esperan minutos entre 5 y 1440"))?;
 
+        let por_hora = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            let (var, raw) = get(name, &default.to_string());
+            raw.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                invalid(
+                    &var,
+                    &raw,
+                    "se espera un número entero de solicitudes por hora, 1 o más",
+                )
+            })
+        };
+        let limites = crate::services::limites::Limites {
+            busquedas_por_hora: por_hora("LIMITE_BUSQUEDAS_POR_HORA", 5)?,
+            reinicios_por_hora: por_hora("LIMITE_REINICIOS_POR_HORA", 3)?,
+        };
+
         Ok(Config {
+            limites,
             reset_ttl_minutes,
             listen_addr,
             database_url,
@@ -252,6 +271,10 @@ mod tests {
         assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:3000/");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.reset_ttl_minutes, 60);
+        assert_eq!(
+            (c.limites.busquedas_por_hora, c.limites.reinicios_por_hora),
+            (5, 3)
+        );
     }
 
     #[test]
@@ -296,6 +319,8 @@ mod tests {
             ("REINICIO_LOG_FORMAT", "xml"),
             ("REINICIO_RESET_TTL_MINUTES", "0"),
             ("REINICIO_RESET_TTL_MINUTES", "una hora"),
+            ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "0"),
+            ("REINICIO_LIMITE_REINICIOS_POR_HORA", "muchas"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -82,6 +82,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: config.reset_ttl_minutes,
+        limites: config.limites,
     };
     let worker = services::outbox::Worker {
         db: db.clone(),

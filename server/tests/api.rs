@@ -180,3 +180,32 @@ async fn unreadable_requests_are_4xx_never_5xx() {
         (200, "ok".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sixth_lookup_in_an_hour_is_429_with_retry_after() {
+    let server = TestServer::start().await;
+    let body = json!({"clasificacion": "usuario_general", "correo": "nadie@example.com", "identificacion": "AB99999"});
+    for _ in 0..5 {
+        let (status, _) = call(&server, "/api/buscar_id", body.clone()).await;
+        assert_eq!(status, 404);
+    }
+    let (status, head, text) = support::post_head(
+        server.addr,
+        "/api/buscar_id",
+        JSON,
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 429, "{text}");
+    let retry: u64 = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("retry-after:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("Retry-After");
+    assert!((3500..=3600).contains(&retry), "{retry}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["error"], "limite");
+}

@@ -15,6 +15,7 @@ use server::{
     seed,
     services::{
         ManualClock, ServiceError, Services,
+        limites::Limites,
         outbox::{self, Settings, Worker},
         password, registry,
     },
@@ -39,6 +40,11 @@ async fn fixture(url: &str) -> Fixture {
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: 60,
+        // Generous here; the limits have a test of their own.
+        limites: Limites {
+            busquedas_por_hora: 1000,
+            reinicios_por_hora: 1000,
+        },
     };
     Fixture {
         services,
@@ -984,6 +990,65 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
             .is_ok(),
             "{label}"
         );
+        test_db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn each_identification_has_hourly_limits_registered_or_not() {
+    for test_db in support::databases().await {
+        let mut f = fixture(&test_db.url).await;
+        f.services.limites = Limites::default();
+        let label = test_db.label;
+        let conocida = busqueda(
+            "usuario_general",
+            "",
+            "maria.perez@example.com",
+            "1710034065",
+        );
+        let desconocida = busqueda("usuario_general", "", "x@example.com", "0926687856");
+        for _ in 0..5 {
+            assert!(
+                registry::buscar_id(&f.services, &conocida, None)
+                    .await
+                    .is_ok(),
+                "{label}"
+            );
+            assert!(matches!(
+                registry::buscar_id(&f.services, &desconocida, None).await,
+                Err(ServiceError::NoMatch)
+            ));
+        }
+        // The sixth: limited, known or not, with the time left in the hour.
+        for form in [&conocida, &desconocida] {
+            match registry::buscar_id(&f.services, form, None).await {
+                Err(ServiceError::Limite { segundos }) => assert_eq!(segundos, 3600, "{label}"),
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+        // Resets have their own counter: 3 an hour.
+        let form = reinicio("mperez", "1710034065", "maria.perez@example.com");
+        for _ in 0..3 {
+            registry::solicitar_reinicio(&f.services, &form, None)
+                .await
+                .unwrap();
+        }
+        f.clock.advance_ms(30 * 60_000);
+        assert!(matches!(
+            registry::solicitar_reinicio(&f.services, &form, None).await,
+            Err(ServiceError::Limite { segundos: 1800 })
+        ));
+        // The window ends: allowed again.
+        f.clock.advance_ms(30 * 60_000);
+        assert!(
+            registry::buscar_id(&f.services, &conocida, None)
+                .await
+                .is_ok(),
+            "{label}"
+        );
+        registry::solicitar_reinicio(&f.services, &form, None)
+            .await
+            .unwrap();
         test_db.drop_database().await;
     }
 }

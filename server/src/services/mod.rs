@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod ingreso;
+pub mod limites;
 pub mod outbox;
 pub mod password;
 pub mod registry;
@@ -58,6 +59,9 @@ pub enum ServiceError {
     /// No approved registration matches. Deliberately one variant for every kind of miss.
     #[error("sin coincidencia")]
     NoMatch,
+    /// Too many requests for this identificación in the last hour.
+    #[error("límite por identificación")]
+    Limite { segundos: u64 },
     #[error("base de datos: {0}")]
     Database(#[from] DbErr),
 }
@@ -66,6 +70,7 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NoMatch => ApiError::SinCoincidencia,
+            ServiceError::Limite { segundos } => ApiError::Limite { segundos },
             ServiceError::Database(error) => {
                 // The database's words stay in the log; the person gets the generic message.
                 tracing::error!(%error, "error de base de datos atendiendo una solicitud");
@@ -83,6 +88,7 @@ pub struct Services {
     /// Wakes the outbox worker as soon as a message is queued: the e-mail leaves at once.
     pub outbox_wakeup: Arc<Notify>,
     pub reset_ttl_minutes: u32,
+    pub limites: limites::Limites,
 }
 
 impl app::api::ssr::Backend for Services {

@@ -25,6 +25,15 @@ pub async fn buscar_id(
     form: &BusquedaId,
     client: Option<IpAddr>,
 ) -> Result<UsuarioEncontrado, ServiceError> {
+    let now = services.clock.now_ms();
+    limitar(
+        services,
+        "buscar_id",
+        form.identificacion.as_str(),
+        services.limites.busquedas_por_hora,
+        now,
+    )
+    .await?;
     // One indexed read: identification and classification, then the rest compared here.
     let candidates = registration::Entity::find()
         .filter(registration::Column::Identificacion.eq(form.identificacion.as_str()))
@@ -50,7 +59,6 @@ pub async fn buscar_id(
         identificacion: Some(&form.identificacion),
         registration_id,
     };
-    let now = services.clock.now_ms();
     match found {
         Some(r) => {
             audit::record(&services.db, now, entry("encontrado", Some(r.id))).await?;
@@ -71,6 +79,14 @@ pub async fn solicitar_reinicio(
     client: Option<IpAddr>,
 ) -> Result<ReinicioSolicitado, ServiceError> {
     let now = services.clock.now_ms();
+    limitar(
+        services,
+        "reinicio",
+        form.identificacion.as_str(),
+        services.limites.reinicios_por_hora,
+        now,
+    )
+    .await?;
     let txn = services.db.begin().await?;
     let found = registration::Entity::find()
         .filter(registration::Column::UsuarioIdClave.eq(form.usuario.canonical()))
@@ -127,6 +143,30 @@ pub async fn solicitar_reinicio(
         vigencia_minutos: services.reset_ttl_minutes,
         vence,
     })
+}
+
+/// Counts the request against its identificación's hourly limit, before anything is looked up.
+async fn limitar(
+    services: &Services,
+    que: &str,
+    identificacion: &str,
+    limite: u32,
+    now: i64,
+) -> Result<(), ServiceError> {
+    match super::limites::contar(
+        &services.db,
+        &format!("{que}:{identificacion}"),
+        limite,
+        now,
+    )
+    .await?
+    {
+        Ok(()) => Ok(()),
+        Err(segundos) => {
+            tracing::warn!(limite = que, "límite por identificación alcanzado");
+            Err(ServiceError::Limite { segundos })
+        }
+    }
 }
 
 pub fn pending_key(registration_id: i64) -> String {
