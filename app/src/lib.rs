@@ -58,6 +58,8 @@ fn documento(options: LeptosOptions, hidratar: bool) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    politica_de_contenido();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/reinicio-clave.css" />
@@ -89,5 +91,25 @@ fn NoEncontrado() -> impl IntoView {
                 <a href="/">"Volver a la solicitud de reinicio de clave"</a>
             </p>
         </main>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration
+/// script) and what it loads, WASM compilation allowed, everything else from this origin only,
+/// never framed. Set while rendering because the nonce exists only then.
+#[cfg(feature = "ssr")]
+fn politica_de_contenido() {
+    if let (Some(nonce), Some(respuesta)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let politica = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(valor) = http::HeaderValue::from_str(&politica) {
+            respuesta.insert_header(http::header::CONTENT_SECURITY_POLICY, valor);
+        }
     }
 }

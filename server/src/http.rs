@@ -34,7 +34,8 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
     let backend = state.backend.clone();
-    Router::new()
+    let hsts = state.secure_cookies;
+    let app = Router::new()
         .route("/healthz", get(healthz))
         // The forms without JavaScript post to the page itself.
         .route("/", post(crate::sin_js::enviar))
@@ -57,9 +58,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(json_only_api))
         .layer(middleware::from_fn(client_addr))
+        .layer(middleware::from_fn(same_origin_only))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
-        ))
+        ));
+    security_headers(app, hsts)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -97,6 +100,75 @@ async fn json_only_api(request: Request, next: Next) -> Response {
         }
     }
     next.run(request).await
+}
+
+/// Headers on every response. Pages set their own Content-Security-Policy (with the nonce of
+/// their hydration script); anything else gets a policy that runs no script at all.
+fn security_headers(router: Router<AppState>, hsts: bool) -> Router<AppState> {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer as Set;
+    let fijo = |name: HeaderName, value: &'static str| {
+        Set::overriding(name, HeaderValue::from_static(value))
+    };
+    let router = router
+        .layer(fijo(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fijo(header::REFERRER_POLICY, "no-referrer"))
+        .layer(fijo(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(Set::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ),
+        ));
+    if hsts {
+        router.layer(fijo(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    }
+}
+
+/// State-changing requests only from pages of this site. Browsers say where a request comes from
+/// (`Sec-Fetch-Site`, or at least `Origin`); a request from another site is refused before it
+/// does anything. Clients that send neither (curl, scripts) are not browsers carrying someone
+/// else's cookies, and pass.
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    use axum::http::{Method, header};
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let allowed = match site {
+        Some(site) => site == "same-origin" || site == "none",
+        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            None => true,
+            Some(origin) => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host))
+            }
+        },
+    };
+    if allowed {
+        return next.run(request).await;
+    }
+    tracing::warn!(path = %request.uri().path(), "solicitud de otro sitio rechazada");
+    Response::builder()
+        .status(StatusCode::FORBIDDEN)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body("Solicitud rechazada: debe enviarse desde la página del servicio.".into())
+        .unwrap_or_default()
 }
 
 /// For load balancers: 200 when this instance can reach its database, 503 otherwise.

@@ -115,11 +115,23 @@ async fn pedir(
     cookie: Option<&str>,
     body: &str,
 ) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let cookie = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
+    pedir_con(server, method, path, &cookie, body).await
+}
+
+/// A raw request with extra header lines (each ending in CRLF).
+async fn pedir_con(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &str,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cookie = extra;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Content-Type: {FORM}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         server.addr,
@@ -199,5 +211,88 @@ async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
         (status, location(&head)),
         (303, Some("/ingreso")),
         "the session is over"
+    );
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_nonce_csp_and_every_response_the_hardening_headers() {
+    let server = TestServer::start().await;
+    let (status, head, body) = pedir_con(&server, "GET", "/", "", "").await;
+    assert_eq!(status, 200);
+    let csp = header(&head, "content-security-policy").expect("CSP");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a nonce");
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The hydration script carries the same nonce; no other inline script runs.
+    assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "{body}");
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ] {
+        assert_eq!(header(&head, name), Some(value), "{name}");
+    }
+    assert_eq!(
+        header(&head, "strict-transport-security"),
+        None,
+        "plain http: no HSTS"
+    );
+    // A second page load gets a fresh nonce.
+    let (_, head2, _) = pedir_con(&server, "GET", "/", "", "").await;
+    assert_ne!(header(&head2, "content-security-policy"), Some(csp));
+
+    let (_, head, _) = pedir_con(&server, "GET", "/healthz", "", "").await;
+    assert!(
+        header(&head, "content-security-policy")
+            .unwrap()
+            .contains("script-src 'none'")
+    );
+    assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_from_another_site_are_refused() {
+    let server = TestServer::start().await;
+    let form = "accion=buscar&clasificacion=auditor&correo=ana.auditora%40example.com&identificacion=AB123456";
+    let host = server.addr.to_string();
+    for (extra, expected) in [
+        ("Sec-Fetch-Site: cross-site\r\n".to_owned(), 403),
+        ("Sec-Fetch-Site: same-site\r\n".to_owned(), 403),
+        ("Origin: http://malicioso.example\r\n".to_owned(), 403),
+        ("Sec-Fetch-Site: same-origin\r\n".to_owned(), 200),
+        (format!("Origin: http://{host}\r\n"), 200),
+        (String::new(), 200), // curl and other non-browser clients
+    ] {
+        let (status, _, body) = pedir_con(&server, "POST", "/", &extra, form).await;
+        assert_eq!(status, expected, "{extra:?}");
+        if expected == 403 {
+            assert!(body.contains("debe enviarse desde la página del servicio"));
+        }
+    }
+    let (status, _, _) = pedir_con(
+        &server,
+        "POST",
+        "/salir",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "",
+    )
+    .await;
+    assert_eq!(
+        status, 403,
+        "sign-out too: no logging people out from other sites"
     );
 }
