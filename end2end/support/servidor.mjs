@@ -43,6 +43,8 @@ const env = {
   // The tests repeat lookups for the same demo identities; the limits have tests of their own.
   REINICIO_LIMITE_BUSQUEDAS_POR_HORA: '1000',
   REINICIO_LIMITE_REINICIOS_POR_HORA: '1000',
+  REINICIO_LIMITE_IP_POR_MINUTO: '100000',
+  REINICIO_LIMITE_IP_RAFAGA: '100000',
   LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT,
   LEPTOS_ENV: 'PROD',
 };

@@ -65,6 +65,12 @@ pub struct Config {
     pub reset_ttl_minutes: u32,
     /// Requests per identificación per hour.
     pub limites: crate::services::limites::Limites,
+    /// "Buscar ID" and reset requests per client address: sustained per minute, and burst.
+    pub limite_ip_por_minuto: u32,
+    pub limite_ip_rafaga: u32,
+    /// Behind a reverse proxy that sets `X-Forwarded-For`: take the client's address from it.
+    /// Off by default, since anyone can send that header.
+    pub proxy_confiable: bool,
 }
 
 impl fmt::Debug for Config {
@@ -79,6 +85,9 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("reset_ttl_minutes", &self.reset_ttl_minutes)
             .field("limites", &self.limites)
+            .field("limite_ip_por_minuto", &self.limite_ip_por_minuto)
+            .field("limite_ip_rafaga", &self.limite_ip_rafaga)
+            .field("proxy_confiable", &self.proxy_confiable)
             .finish()
     }
 }
@@ -211,7 +220,26 @@ impl Config {
             reinicios_por_hora: por_hora("LIMITE_REINICIOS_POR_HORA", 3)?,
         };
 
+        let por_minuto = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            let (var, raw) = get(name, &default.to_string());
+            raw.parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| invalid(&var, &raw, "se espera un número entero, 1 o más"))
+        };
+        let limite_ip_por_minuto = por_minuto("LIMITE_IP_POR_MINUTO", 10)?;
+        let limite_ip_rafaga = por_minuto("LIMITE_IP_RAFAGA", 5)?;
+        let (var, raw) = get("PROXY_CONFIABLE", "false");
+        let proxy_confiable = match raw.as_str() {
+            "true" | "1" | "si" | "sí" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(invalid(&var, &raw, "se espera true o false")),
+        };
+
         Ok(Config {
+            limite_ip_por_minuto,
+            limite_ip_rafaga,
+            proxy_confiable,
             limites,
             reset_ttl_minutes,
             listen_addr,
@@ -321,6 +349,8 @@ mod tests {
             ("REINICIO_RESET_TTL_MINUTES", "una hora"),
             ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "0"),
             ("REINICIO_LIMITE_REINICIOS_POR_HORA", "muchas"),
+            ("REINICIO_LIMITE_IP_POR_MINUTO", "-3"),
+            ("REINICIO_PROXY_CONFIABLE", "quizas"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

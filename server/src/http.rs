@@ -23,7 +23,43 @@ pub struct AppState {
     pub backend: SharedBackend,
     pub services: crate::services::Services,
     /// Session cookies get `Secure` when the public base URL is https.
+    #[from_ref(skip)]
     pub secure_cookies: bool,
+    pub limite_ip: std::sync::Arc<LimitePorDireccion>,
+    #[from_ref(skip)]
+    pub proxy_confiable: bool,
+}
+
+/// The per-address limit on "Buscar ID" and reset requests (in memory: each instance counts
+/// its own share; the per-identity limits, in the database, are the shared ones).
+pub struct LimitePorDireccion {
+    limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    clock: governor::clock::DefaultClock,
+}
+
+impl LimitePorDireccion {
+    pub fn new(por_minuto: u32, rafaga: u32) -> Self {
+        use std::num::NonZeroU32;
+        let n = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::per_minute(n(por_minuto)).allow_burst(n(rafaga));
+        LimitePorDireccion {
+            limiter: governor::RateLimiter::keyed(quota),
+            clock: governor::clock::DefaultClock::default(),
+        }
+    }
+
+    /// `Err(seconds to wait)` when `addr` is over its quota.
+    pub fn check(&self, addr: std::net::IpAddr) -> Result<(), u64> {
+        use governor::clock::Clock;
+        self.limiter
+            .check_key(&addr)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+    }
+
+    /// Forgets addresses whose quota is full again, so memory follows current traffic.
+    pub fn olvidar_inactivas(&self) {
+        self.limiter.retain_recent();
+    }
 }
 
 /// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
@@ -57,7 +93,11 @@ pub fn router(state: AppState) -> Router {
             crate::cuentas::guardia,
         ))
         .layer(middleware::from_fn(json_only_api))
-        .layer(middleware::from_fn(client_addr))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limite_por_direccion,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), client_addr))
         .layer(middleware::from_fn(same_origin_only))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
@@ -67,16 +107,68 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Records the client's address for audit: the socket's peer.
-async fn client_addr(mut request: Request, next: Next) -> Response {
-    if let Some(ConnectInfo(peer)) = request
+/// The client's address, for limits and audit: the socket's peer, or with a trusted proxy the
+/// last address in `X-Forwarded-For` (the one the proxy itself saw).
+async fn client_addr(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    {
-        request.extensions_mut().insert(ClientAddr(peer.ip()));
+        .map(|c| c.0.ip());
+    let forwarded = state
+        .proxy_confiable
+        .then(|| {
+            request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+                .next_back()
+        })
+        .flatten();
+    if let Some(addr) = forwarded.or(peer) {
+        request.extensions_mut().insert(ClientAddr(addr));
     }
     next.run(request).await
+}
+
+/// "Buscar ID" and reset requests, by the API or by form: at most the configured quota per
+/// client address; past it, 429 with `Retry-After` and a Spanish message.
+async fn limite_por_direccion(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::{Method, header};
+    let limitada = request.method() == Method::POST
+        && matches!(
+            request.uri().path(),
+            "/" | "/api/buscar_id" | "/api/solicitar_reinicio"
+        );
+    let addr = request.extensions().get::<ClientAddr>().map(|c| c.0);
+    let (true, Some(addr)) = (limitada, addr) else {
+        return next.run(request).await;
+    };
+    let Err(segundos) = state.limite_ip.check(addr) else {
+        return next.run(request).await;
+    };
+    tracing::warn!(%addr, "límite por dirección alcanzado");
+    let error = app::api::ApiError::Limite { segundos };
+    let (content_type, body) = if request.uri().path().starts_with("/api/") {
+        (
+            "application/json",
+            serde_json::to_string(&error).unwrap_or_default(),
+        )
+    } else {
+        ("text/plain; charset=utf-8", error.to_string())
+    };
+    Response::builder()
+        .status(StatusCode::TOO_MANY_REQUESTS)
+        .header(header::RETRY_AFTER, segundos)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body.into())
+        .unwrap_or_default()
 }
 
 /// The API speaks JSON. Refusing other content types also keeps cross-site pages out: a browser

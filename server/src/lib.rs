@@ -95,12 +95,30 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         },
         composer,
     };
+    let limite_ip = Arc::new(http::LimitePorDireccion::new(
+        config.limite_ip_por_minuto,
+        config.limite_ip_rafaga,
+    ));
+    // Forget idle addresses now and then, so the table follows current traffic.
+    let olvido = Arc::downgrade(&limite_ip);
+    tokio::spawn(async move {
+        let mut cada = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            cada.tick().await;
+            match olvido.upgrade() {
+                Some(l) => l.olvidar_inactivas(),
+                None => break,
+            }
+        }
+    });
     let app = http::router(http::AppState {
         leptos_options,
         db,
         backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),
         services: services.clone(),
         secure_cookies: config.public_base_url.scheme() == "https",
+        limite_ip: limite_ip.clone(),
+        proxy_confiable: config.proxy_confiable,
     });
     Ok(Running {
         addr,

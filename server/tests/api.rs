@@ -209,3 +209,90 @@ async fn the_sixth_lookup_in_an_hour_is_429_with_retry_after() {
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["error"], "limite");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_address_has_a_burst_then_429() {
+    let server = TestServer::start_with(&[
+        ("REINICIO_LIMITE_IP_POR_MINUTO", "1"),
+        ("REINICIO_LIMITE_IP_RAFAGA", "3"),
+    ])
+    .await;
+    let pedir = |i: u32| json!({"clasificacion": "usuario_general", "correo": "x@example.com", "identificacion": format!("PAS{i:05}")});
+    for i in 0..3 {
+        let (status, _) = call(&server, "/api/buscar_id", pedir(i)).await;
+        assert_eq!(status, 404, "request {i} is within the burst");
+    }
+    let (status, head, text) = support::post_head(
+        server.addr,
+        "/api/buscar_id",
+        JSON,
+        pedir(9).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 429, "{text}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"],
+        "limite"
+    );
+    // The reset endpoint and the form post share the address's quota.
+    let (status, _, _) =
+        support::post_head(server.addr, "/api/solicitar_reinicio", JSON, b"{}").await;
+    assert_eq!(status, 429);
+    let (status, _, text) = support::post_head(
+        server.addr,
+        "/",
+        "application/x-www-form-urlencoded",
+        b"accion=buscar",
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert!(text.contains("intente de nuevo en"), "{text}");
+    // Pages and health checks are not limited.
+    assert_eq!(support::get(server.addr, "/healthz").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
+    async fn three_from_two_clients(server: &TestServer) -> Vec<u16> {
+        let mut statuses = Vec::new();
+        for (i, client) in ["203.0.113.7", "203.0.113.7", "198.51.100.9"]
+            .iter()
+            .enumerate()
+        {
+            let body = json!({"clasificacion": "auditor", "correo": "x@example.com", "identificacion": format!("XFF{i:05}")});
+            let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let body = body.to_string();
+            let req = format!(
+                "POST /api/buscar_id HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Forwarded-For: 10.0.0.1, {client}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                server.addr,
+                body.len()
+            );
+            stream.write_all(req.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.unwrap();
+            statuses.push(
+                String::from_utf8_lossy(&raw)
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        statuses
+    }
+    let limits = [
+        ("REINICIO_LIMITE_IP_POR_MINUTO", "1"),
+        ("REINICIO_LIMITE_IP_RAFAGA", "1"),
+    ];
+    // Untrusted: the header is ignored, all three come from 127.0.0.1.
+    let server = TestServer::start_with(&limits).await;
+    assert_eq!(three_from_two_clients(&server).await, [404, 429, 429]);
+    // Trusted: the proxy's last hop tells the clients apart.
+    let mut trusted = limits.to_vec();
+    trusted.push(("REINICIO_PROXY_CONFIABLE", "true"));
+    let server = TestServer::start_with(&trusted).await;
+    assert_eq!(three_from_two_clients(&server).await, [404, 429, 404]);
+}

@@ -89,16 +89,29 @@ fn rand_u64() -> u64 {
 }
 
 /// Configuration for a server on a random loopback port with its own database and mail folder.
+/// Every test comes from 127.0.0.1: the per-address limit is raised unless a test sets it.
 pub fn config(db: &TestDb, mail_dir: &std::path::Path) -> Config {
-    let url = db.url.clone();
-    let mail = format!("file://{}", mail_dir.display());
-    Config::from_lookup(move |name| match name {
-        "REINICIO_LISTEN_ADDR" => Some("127.0.0.1:0".into()),
-        "REINICIO_DATABASE_URL" => Some(url.clone()),
-        "REINICIO_MAIL_URL" => Some(mail.clone()),
-        _ => None,
-    })
-    .expect("test configuration")
+    config_with(db, mail_dir, &[])
+}
+
+pub fn config_with(db: &TestDb, mail_dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
+    let mut vars: std::collections::HashMap<String, String> = [
+        ("REINICIO_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("REINICIO_DATABASE_URL", db.url.clone()),
+        (
+            "REINICIO_MAIL_URL",
+            format!("file://{}", mail_dir.display()),
+        ),
+        ("REINICIO_LIMITE_IP_POR_MINUTO", "10000".to_owned()),
+        ("REINICIO_LIMITE_IP_RAFAGA", "10000".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(move |name| vars.get(name).cloned()).expect("test configuration")
 }
 
 /// A plain HTTP/1.1 GET over a fresh connection: (status, body).
@@ -216,9 +229,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let db = TestDb::sqlite();
         let mail_dir = tempfile::tempdir().unwrap();
-        let running = server::start(&config(&db, mail_dir.path())).await.unwrap();
+        let running = server::start(&config_with(&db, mail_dir.path(), extra))
+            .await
+            .unwrap();
         server::seed::seed_demo(&running.services.db).await.unwrap();
         let addr = running.addr;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
