@@ -66,6 +66,9 @@ impl LimitePorDireccion {
 /// before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Longest a request may take, slow clients included.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
@@ -103,6 +106,11 @@ pub fn router(state: AppState) -> Router {
             MAX_BODY_BYTES,
         ));
     security_headers(app, hsts)
+        // No request holds a connection and a database slot forever: 408 after this long.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

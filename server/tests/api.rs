@@ -296,3 +296,48 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
     let server = TestServer::start_with(&trusted).await;
     assert_eq!(three_from_two_clients(&server).await, [404, 429, 404]);
 }
+
+/// 200 alternating lookups for a registered and an unknown identity: the two must not be told
+/// apart by time. Prints the figures (run with --nocapture to see them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hit_and_a_miss_take_the_same_time() {
+    let server = TestServer::start_with(&[("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "100000")]).await;
+    let hit = json!({"clasificacion": "usuario_general", "correo": "maria.perez@example.com", "identificacion": "1710034065"})
+        .to_string();
+    let miss = json!({"clasificacion": "usuario_general", "correo": "nadie@example.com", "identificacion": "0926687856"})
+        .to_string();
+    // Warm up connections, caches and the database file.
+    for _ in 0..10 {
+        support::post(server.addr, "/api/buscar_id", JSON, hit.as_bytes()).await;
+        support::post(server.addr, "/api/buscar_id", JSON, miss.as_bytes()).await;
+    }
+    let (mut t_hit, mut t_miss) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        for (body, times, expected) in [(&hit, &mut t_hit, 200), (&miss, &mut t_miss, 404)] {
+            let start = std::time::Instant::now();
+            let (status, _, _) =
+                support::post(server.addr, "/api/buscar_id", JSON, body.as_bytes()).await;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(status, expected);
+        }
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * p) as usize]
+    };
+    let (m_hit, m_miss) = (pct(&mut t_hit, 0.5), pct(&mut t_miss, 0.5));
+    let (lo_hit, hi_hit) = (pct(&mut t_hit, 0.1), pct(&mut t_hit, 0.9));
+    let (lo_miss, hi_miss) = (pct(&mut t_miss, 0.1), pct(&mut t_miss, 0.9));
+    eprintln!(
+        "buscar_id: hit median {m_hit:.3} ms (p10 {lo_hit:.3}, p90 {hi_hit:.3}); miss median {m_miss:.3} ms (p10 {lo_miss:.3}, p90 {hi_miss:.3}); difference {:.3} ms",
+        (m_hit - m_miss).abs()
+    );
+    assert!(
+        (m_hit - m_miss).abs() < 2.0,
+        "medians {m_hit:.3} vs {m_miss:.3} ms"
+    );
+    assert!(
+        lo_hit <= hi_miss && lo_miss <= hi_hit,
+        "the middle 80% of the two distributions must overlap"
+    );
+}
