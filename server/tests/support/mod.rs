@@ -169,23 +169,7 @@ pub async fn post(
     content_type: &str,
     body: &[u8],
 ) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    // The server may answer (413) before reading a large body; a broken pipe is fine then.
-    let _ = stream.write_all(body).await;
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let (status, head, body) = post_head(addr, path, content_type, body).await;
     let content_type = head
         .lines()
         .find_map(|l| {
@@ -194,7 +178,7 @@ pub async fn post(
                 .map(|v| v.trim().to_owned())
         })
         .unwrap_or_default();
-    (status, content_type, dechunk(body))
+    (status, content_type, body)
 }
 
 /// Bodies may come chunked; the tests want the content.
