@@ -5,7 +5,7 @@
 // Environment (set by playwright.config.ts): E2E_PORT, E2E_DATA_DIR, E2E_SERVER_BIN, E2E_SITE_ROOT,
 // E2E_PUBLIC_URL.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 
@@ -56,7 +56,17 @@ if (seed.status !== 0) {
   process.exit(1);
 }
 
-const server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
+// Everything the server logs also goes to a file, which the tests search for secrets.
+const log = createWriteStream(join(dataDir, 'servidor.log'));
+const server = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+server.stdout.on('data', (c) => {
+  process.stdout.write(c);
+  log.write(c);
+});
+server.stderr.on('data', (c) => {
+  process.stderr.write(c);
+  log.write(c);
+});
 const stop = () => {
   server.kill('SIGTERM');
   smtp.close();

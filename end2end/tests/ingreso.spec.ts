@@ -1,5 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { abrirInteractiva, claveTemporal, contarLlamadas, correosRecibidos, esperarCorreo } from './ayuda';
 
 const CLAVE_DEMO = 'clave de demostración';
@@ -80,6 +82,21 @@ test('reset, e-mail, sign in with the temporary password, forced change, notice,
   await ingresar(page, 'lmora.aux', 'una frase nueva y segura');
   await expect(page).toHaveURL(/\/cuenta$/);
   await expect(page.getByTestId('sesion-iniciada')).toBeVisible();
+
+  // Neither secret is anywhere but in the e-mail: not in a log line, not in the database files.
+  const dir = process.env.E2E_DATA_DIR!;
+  const archivos = readdirSync(dir).filter((n) => n !== 'smtp');
+  expect(archivos).toContain('servidor.log');
+  expect(archivos.some((n) => n.startsWith('e2e.sqlite3'))).toBe(true);
+  // Not vacuous: the log has the journey's audit lines, the database its rows in plain text.
+  expect(readFileSync(join(dir, 'servidor.log'), 'utf8')).toContain('cambio_clave');
+  expect(archivos.some((n) => readFileSync(join(dir, n)).includes(Buffer.from('lmora.aux')))).toBe(true);
+  for (const nombre of archivos) {
+    const contenido = readFileSync(join(dir, nombre));
+    for (const secreto of [temporal, 'una frase nueva y segura', CLAVE_DEMO]) {
+      expect(contenido.includes(Buffer.from(secreto)), `${secreto} en ${nombre}`).toBe(false);
+    }
+  }
 });
 
 test('the sign-in page without JavaScript, errors in place', async ({ browser }) => {
