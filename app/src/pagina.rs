@@ -229,16 +229,10 @@ fn Busqueda(
                 aviso.set(None);
                 enfocar(resultado_ref);
             }
-            Err(ApiError::Campos { campos }) => {
-                servidor.poner(
-                    campos,
-                    valores_busqueda(&datos_sin_seguir(
-                        clasificacion,
-                        ruc,
-                        correo,
-                        identificacion,
-                    )),
-                );
+            Err(ApiError::Campos {
+                campos: del_servidor,
+            }) => {
+                servidor.poner(del_servidor, valores(campos));
                 enfocar(resumen_ref);
             }
             Err(error) => {
@@ -259,7 +253,7 @@ fn Busqueda(
         aviso.set(None);
         servidor.poner(FieldErrors::new(), Vec::new());
         if errores.with_untracked(FieldErrors::is_empty) {
-            accion.dispatch_local(datos_sin_seguir(clasificacion, ruc, correo, identificacion));
+            accion.dispatch_local(untrack(datos));
         } else {
             enfocar(resumen_ref);
         }
@@ -366,27 +360,12 @@ fn Busqueda(
     .into_any()
 }
 
-fn datos_sin_seguir(
-    clasificacion: Entrada,
-    ruc: Entrada,
-    correo: Entrada,
-    identificacion: Entrada,
-) -> BusquedaIdInput {
-    BusquedaIdInput {
-        clasificacion: clasificacion.valor.get_untracked(),
-        ruc_empresa: ruc.valor.get_untracked(),
-        correo: correo.valor.get_untracked(),
-        identificacion: identificacion.valor.get_untracked(),
-    }
-}
-
-fn valores_busqueda(d: &BusquedaIdInput) -> Vec<(Field, String)> {
-    vec![
-        (Field::Clasificacion, d.clasificacion.clone()),
-        (Field::RucEmpresa, d.ruc_empresa.clone()),
-        (Field::Correo, d.correo.clone()),
-        (Field::Identificacion, d.identificacion.clone()),
-    ]
+/// The current value of each field: what the server is judging.
+fn valores<const N: usize>(campos: [(Field, Entrada, &'static str); N]) -> Vec<(Field, String)> {
+    campos
+        .iter()
+        .map(|&(campo, entrada, _)| (campo, entrada.valor.get_untracked()))
+        .collect()
 }
 
 /// "Representante legal, Empleado, …": the classifications a field applies to, from the table.
@@ -679,11 +658,6 @@ fn Reinicio(inicial: EstadoInicial, campos: CamposReinicio) -> impl IntoView {
         identificacion: identificacion.valor.get(),
         correo: correo.valor.get(),
     };
-    let datos_sin_seguir = move || ReinicioClaveInput {
-        usuario: usuario.valor.get_untracked(),
-        identificacion: identificacion.valor.get_untracked(),
-        correo: correo.valor.get_untracked(),
-    };
     let errores = Memo::new(move |_| ReinicioClave::validate(&datos()).err().unwrap_or_default());
     let formulario = Formulario {
         enviado,
@@ -714,15 +688,7 @@ fn Reinicio(inicial: EstadoInicial, campos: CamposReinicio) -> impl IntoView {
                 enfocar(resultado_ref);
             }
             Err(ApiError::Campos { campos }) => {
-                let d = datos_sin_seguir();
-                servidor.poner(
-                    campos,
-                    vec![
-                        (Field::UsuarioId, d.usuario),
-                        (Field::Identificacion, d.identificacion),
-                        (Field::Correo, d.correo),
-                    ],
-                );
+                servidor.poner(campos, valores(lista));
                 enfocar(resumen_ref);
             }
             Err(error) => {
@@ -754,7 +720,7 @@ fn Reinicio(inicial: EstadoInicial, campos: CamposReinicio) -> impl IntoView {
             d.close();
         }
         if si {
-            accion.dispatch_local(datos_sin_seguir());
+            accion.dispatch_local(untrack(datos));
         }
     };
 

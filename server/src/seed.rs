@@ -2,10 +2,7 @@
 //! by `server seed-demo` (and by `make run`) so that the page can be tried at once, and by the
 //! browser tests. Loading twice changes nothing. The table is documented in README.md.
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use validation::{Registro, RegistroInput};
 
 use crate::registrations::{self, Row};
@@ -35,46 +32,40 @@ pub const CLAVE_DEMO: &str = "clave de demostración";
 /// Inserts the demo rows that are not there yet, and a current password for the approved ones
 /// that have none; returns how many registrations were inserted.
 pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    let inserted = seed_registrations(db).await?;
+    use crate::entities::{credential, registration};
+    let rows = demo_rows()?;
+    let inserted = registrations::insert_missing(db, &rows).await?;
     let hash = crate::services::password::hash(CLAVE_DEMO.to_owned())
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    for &(usuario, ..) in DEMO {
-        let Some(r) = crate::entities::registration::Entity::find()
-            .filter(
-                crate::entities::registration::Column::UsuarioIdClave
-                    .eq(usuario.to_ascii_lowercase()),
-            )
-            .filter(
-                crate::entities::registration::Column::Estado
-                    .eq(crate::services::registry::APROBADA),
-            )
+    for row in rows
+        .iter()
+        .filter(|r| r.estado == crate::services::registry::APROBADA)
+    {
+        let Some(r) = registration::Entity::find()
+            .filter(registration::Column::UsuarioIdClave.eq(row.registro.usuario.canonical()))
             .one(db)
             .await?
         else {
             continue;
         };
-        crate::entities::credential::Entity::insert(crate::entities::credential::ActiveModel {
+        let cuenta = credential::ActiveModel {
             registration_id: Set(r.id),
             password_hash: Set(Some(hash.clone())),
             temp_hash: Set(None),
             temp_expires_at: Set(None),
             temp_used_at: Set(None),
             updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(crate::entities::credential::Column::RegistrationId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+        };
+        // An account that already has credentials keeps them.
+        credential::guardar(db, cuenta, &[]).await?;
     }
     Ok(inserted)
 }
 
-async fn seed_registrations(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+/// The demo table through the validation crate, exactly as an import would read it.
+fn demo_rows() -> Result<Vec<Row>, DbErr> {
     let mut rows = Vec::with_capacity(DEMO.len());
     for &(usuario, clasificacion, identificacion, ruc_empresa, correo, estado) in DEMO {
         let input = RegistroInput {
@@ -93,5 +84,5 @@ async fn seed_registrations(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
             .ok_or_else(|| DbErr::Custom(format!("estado de demostración inválido: {estado}")))?;
         rows.push(Row { registro, estado });
     }
-    registrations::insert_missing(db, &rows).await
+    Ok(rows)
 }

@@ -84,12 +84,14 @@ fn check(clave: &str, usuario: &str, identificacion: &str) -> Result<(), E> {
     if !usuario.trim().is_empty() && folded == usuario.trim().to_lowercase() {
         return Err(E::ClaveSameAsUser);
     }
-    let digits_only: String = identificacion
-        .chars()
-        .filter(|c| *c != ' ' && *c != '-')
-        .collect();
-    let clave_compacta: String = folded.chars().filter(|c| *c != ' ' && *c != '-').collect();
-    if !digits_only.is_empty() && clave_compacta == digits_only.to_lowercase() {
+    // Compared as the identification is compared: without spaces or hyphens, ignoring case.
+    let sin_separadores = |s: &str| {
+        crate::normalise_number(s)
+            .map(|n| n.to_lowercase())
+            .unwrap_or_default()
+    };
+    let identificacion = sin_separadores(identificacion);
+    if !identificacion.is_empty() && sin_separadores(&folded) == identificacion {
         return Err(E::ClaveSameAsIdentification);
     }
     if es_comun(&folded) {

@@ -19,3 +19,23 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Writes `row` for its account: inserted if the account has no credentials yet, otherwise only
+/// `columns` are updated (none: the existing row is left alone).
+pub async fn guardar(
+    db: &impl sea_orm::ConnectionTrait,
+    row: ActiveModel,
+    columns: &[Column],
+) -> Result<(), DbErr> {
+    let mut on_conflict = sea_orm::sea_query::OnConflict::column(Column::RegistrationId);
+    if columns.is_empty() {
+        on_conflict.do_nothing();
+    } else {
+        on_conflict.update_columns(columns.iter().copied());
+    }
+    Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await
+        .map(drop)
+}

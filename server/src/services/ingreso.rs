@@ -307,26 +307,24 @@ pub async fn cambiar_clave(
     let now = services.clock.now_ms();
 
     let txn = services.db.begin().await?;
-    credential::Entity::insert(credential::ActiveModel {
-        registration_id: Set(sesion.registration_id),
-        password_hash: Set(Some(hash)),
-        temp_hash: Set(None),
-        temp_expires_at: Set(None),
-        temp_used_at: Set(None),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(credential::Column::RegistrationId)
-            .update_columns([
-                credential::Column::PasswordHash,
-                credential::Column::TempHash,
-                credential::Column::TempExpiresAt,
-                credential::Column::TempUsedAt,
-                credential::Column::UpdatedAt,
-            ])
-            .to_owned(),
+    credential::guardar(
+        &txn,
+        credential::ActiveModel {
+            registration_id: Set(sesion.registration_id),
+            password_hash: Set(Some(hash)),
+            temp_hash: Set(None),
+            temp_expires_at: Set(None),
+            temp_used_at: Set(None),
+            updated_at: Set(now),
+        },
+        &[
+            credential::Column::PasswordHash,
+            credential::Column::TempHash,
+            credential::Column::TempExpiresAt,
+            credential::Column::TempUsedAt,
+            credential::Column::UpdatedAt,
+        ],
     )
-    .exec_without_returning(&txn)
     .await?;
     session::Entity::delete_many()
         .filter(session::Column::RegistrationId.eq(sesion.registration_id))

@@ -25,7 +25,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query},
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
 };
 use tokio::sync::Notify;
 
@@ -195,27 +195,25 @@ impl<M: Mailer> Worker<M> {
 
         // Accepted by the relay: the new password becomes the valid one, atomically with "sent".
         let txn = self.db.begin().await?;
-        credential::Entity::insert(credential::ActiveModel {
-            registration_id: Set(registration.id),
-            password_hash: Set(None),
-            temp_hash: Set(Some(hash)),
-            temp_expires_at: Set(Some(expires_at)),
-            temp_used_at: Set(None),
-            updated_at: Set(sent_at),
-        })
-        .on_conflict(
-            OnConflict::column(credential::Column::RegistrationId)
-                .update_columns([
-                    credential::Column::TempHash,
-                    credential::Column::TempExpiresAt,
-                    credential::Column::TempUsedAt,
-                    credential::Column::UpdatedAt,
-                ])
-                .to_owned(),
+        credential::guardar(
+            &txn,
+            credential::ActiveModel {
+                registration_id: Set(registration.id),
+                password_hash: Set(None),
+                temp_hash: Set(Some(hash)),
+                temp_expires_at: Set(Some(expires_at)),
+                temp_used_at: Set(None),
+                updated_at: Set(sent_at),
+            },
+            &[
+                credential::Column::TempHash,
+                credential::Column::TempExpiresAt,
+                credential::Column::TempUsedAt,
+                credential::Column::UpdatedAt,
+            ],
         )
-        .exec_without_returning(&txn)
         .await?;
-        mark(&txn, &row, SENT, None, Some(sent_at), sent_at).await?;
+        mark(&txn, &row, SENT, None, Some(sent_at)).await?;
         audit::record(
             &txn,
             sent_at,
@@ -254,7 +252,7 @@ impl<M: Mailer> Worker<M> {
             return self.retry_or_abandon(row, &error.to_string()).await;
         }
         let now = self.clock.now_ms();
-        mark(&self.db, row, SENT, None, Some(now), now).await?;
+        mark(&self.db, row, SENT, None, Some(now)).await?;
         tracing::info!(outbox = row.id, "aviso de cambio de clave enviado");
         Ok(())
     }
@@ -292,7 +290,7 @@ impl<M: Mailer> Worker<M> {
         error: Option<&str>,
     ) -> Result<(), DbErr> {
         let now = self.clock.now_ms();
-        mark(&self.db, row, state, error, None, now).await?;
+        mark(&self.db, row, state, error, None).await?;
         audit::record(
             &self.db,
             now,
@@ -315,7 +313,6 @@ async fn mark(
     state: &str,
     error: Option<&str>,
     sent_at: Option<i64>,
-    _now: i64,
 ) -> Result<(), DbErr> {
     mail_outbox::Entity::update_many()
         .col_expr(mail_outbox::Column::State, Expr::value(state))
