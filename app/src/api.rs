@@ -99,10 +99,11 @@ pub struct UsuarioEncontrado {
     pub usuario: String,
 }
 
-/// The reset was accepted: the temporary password is on its way.
+/// The reset request was taken. If the data match an approved registration the temporary password
+/// is on its way; the answer is the same when they do not, so it reveals nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReinicioSolicitado {
-    /// Where it goes, masked (`m***@example.com`).
+    /// The e-mail of the request, masked (`m***@example.com`): on a match, the registered one.
     pub correo: String,
     /// How long the password is valid once sent.
     pub vigencia_minutos: u32,

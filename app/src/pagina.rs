@@ -813,7 +813,7 @@ fn Enviado(respuesta: ReinicioSolicitado) -> impl IntoView {
     view! {
         <div class="hallazgo" data-testid="enviado">
             <p>
-                "Le enviamos una clave temporal a "
+                "Si los datos corresponden a una solicitud de uso aprobada, le enviamos una clave temporal a "
                 <strong>{respuesta.correo}</strong>
                 "."
             </p>
@@ -823,7 +823,9 @@ fn Enviado(respuesta: ReinicioSolicitado) -> impl IntoView {
                 " minutos después del envío, y sirve una sola vez: al ingresar con ella, ECUAPASS le pedirá una clave nueva. "
                 "Su clave anterior sigue funcionando mientras no use la temporal."
             </p>
-            <p class="pista">"Si no la recibe en unos minutos, revise la carpeta de correo no deseado."</p>
+            <p class="pista">
+                "Si no la recibe en unos minutos, revise la carpeta de correo no deseado y que el ID usuario, la identificación y el correo sean los de su solicitud de uso."
+            </p>
         </div>
     }
 }

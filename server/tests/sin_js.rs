@@ -81,7 +81,7 @@ async fn the_reset_asks_first_and_sends_only_on_yes() {
     );
 
     let (_, html) = enviar(&server, &format!("accion=confirmar&{datos}")).await;
-    assert!(html.contains("Le enviamos una clave temporal a"), "{html}");
+    assert!(html.contains("le enviamos una clave temporal a"), "{html}");
     assert!(html.contains("m***@example.com"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::fs::read_dir(server.mail_dir.path()).unwrap().count() == 0 {

@@ -1,7 +1,8 @@
 //! "Buscar ID" and the reset request, against the registry of *solicitudes de uso*.
 //!
 //! A miss, a pending registration and a disabled one take the same path to the same answer: the
-//! same query runs, the same audit row is written, only its outcome differs.
+//! same query runs, the same audit row is written, only its outcome differs. A reset request
+//! goes further: its answer is the same whether or not an e-mail was queued.
 
 use std::net::IpAddr;
 
@@ -73,6 +74,10 @@ pub async fn buscar_id(
     }
 }
 
+/// Queues a temporary password when the three fields match an approved registration. The answer
+/// is the same whether or not anything was queued: a reset must not confirm that an ID, an
+/// identification and an e-mail belong together (only "Buscar ID" answers that, and only to
+/// someone who already holds the identification and the RUC or e-mail).
 pub async fn solicitar_reinicio(
     services: &Services,
     form: &ReinicioClave,
@@ -104,10 +109,18 @@ pub async fn solicitar_reinicio(
         identificacion: Some(&form.identificacion),
         registration_id,
     };
+    // The answer is built from the request alone, before the registry has a say: whatever the
+    // registry holds, the requester reads the same words (on a match the e-mail typed is the
+    // registered one, so its masked form is the same either way).
+    let respuesta = ReinicioSolicitado {
+        correo: form.correo.masked(),
+        vigencia_minutos: services.reset_ttl_minutes,
+        vence: crate::mail::hora_ecuador(now + i64::from(services.reset_ttl_minutes) * 60_000),
+    };
     let Some(registration) = found else {
         audit::record(&txn, now, entry("sin_coincidencia", None)).await?;
         txn.commit().await?;
-        return Err(ServiceError::NoMatch);
+        return Ok(respuesta);
     };
 
     // At most one reset e-mail waits per account: a second request while one is queued is the
@@ -133,16 +146,7 @@ pub async fn solicitar_reinicio(
     audit::record(&txn, now, entry(outcome, Some(registration.id))).await?;
     txn.commit().await?;
     services.outbox_wakeup.notify_one();
-
-    let correo = validation::Email::parse(&registration.correo)
-        .map(|e| e.masked())
-        .unwrap_or_else(|_| "su correo registrado".to_owned());
-    let vence = crate::mail::hora_ecuador(now + i64::from(services.reset_ttl_minutes) * 60_000);
-    Ok(ReinicioSolicitado {
-        correo,
-        vigencia_minutos: services.reset_ttl_minutes,
-        vence,
-    })
+    Ok(respuesta)
 }
 
 /// Counts the request against its identificación's hourly limit, before anything is looked up.
