@@ -71,6 +71,10 @@ pub struct Config {
     /// Behind a reverse proxy that sets `X-Forwarded-For`: take the client's address from it.
     /// Off by default, since anyone can send that header.
     pub proxy_confiable: bool,
+    /// The outbox's wait after a failed send (doubling each time), and how long a claimed message
+    /// belongs to the instance that claimed it before another may take it over.
+    pub correo_reintento_segundos: u32,
+    pub correo_reclamo_segundos: u32,
 }
 
 impl fmt::Debug for Config {
@@ -88,6 +92,8 @@ impl fmt::Debug for Config {
             .field("limite_ip_por_minuto", &self.limite_ip_por_minuto)
             .field("limite_ip_rafaga", &self.limite_ip_rafaga)
             .field("proxy_confiable", &self.proxy_confiable)
+            .field("correo_reintento_segundos", &self.correo_reintento_segundos)
+            .field("correo_reclamo_segundos", &self.correo_reclamo_segundos)
             .finish()
     }
 }
@@ -236,7 +242,26 @@ impl Config {
             _ => return Err(invalid(&var, &raw, "se espera true o false")),
         };
 
+        let segundos = |name: &str, default: u32, min: u32| -> Result<u32, ConfigError> {
+            let (var, raw) = get(name, &default.to_string());
+            raw.parse()
+                .ok()
+                .filter(|n| (min..=86_400).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        &var,
+                        &raw,
+                        &format!("se esperan segundos entre {min} y 86400"),
+                    )
+                })
+        };
+        let correo_reintento_segundos = segundos("CORREO_REINTENTO_SEGUNDOS", 5, 1)?;
+        // A claim shorter than an SMTP conversation could let two instances send one message.
+        let correo_reclamo_segundos = segundos("CORREO_RECLAMO_SEGUNDOS", 120, 2)?;
+
         Ok(Config {
+            correo_reintento_segundos,
+            correo_reclamo_segundos,
             limite_ip_por_minuto,
             limite_ip_rafaga,
             proxy_confiable,
@@ -351,6 +376,8 @@ mod tests {
             ("REINICIO_LIMITE_REINICIOS_POR_HORA", "muchas"),
             ("REINICIO_LIMITE_IP_POR_MINUTO", "-3"),
             ("REINICIO_PROXY_CONFIABLE", "quizas"),
+            ("REINICIO_CORREO_REINTENTO_SEGUNDOS", "0"),
+            ("REINICIO_CORREO_RECLAMO_SEGUNDOS", "1"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -27,6 +27,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     // sqlx logs every statement at info level; our own logs say what happened without SQL.
     options.sqlx_logging(false);
+    // When the database is unreachable a request should fail fast with a 503, not wait for
+    // the 30-second request timeout; the pool reconnects by itself once it is back.
+    options
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .acquire_timeout(std::time::Duration::from_secs(3));
     Database::connect(options).await
 }
 

@@ -91,6 +91,8 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         wakeup: services.outbox_wakeup.clone(),
         settings: services::outbox::Settings {
             reset_ttl_minutes: config.reset_ttl_minutes,
+            base_backoff: std::time::Duration::from_secs(config.correo_reintento_segundos.into()),
+            claim_lock: std::time::Duration::from_secs(config.correo_reclamo_segundos.into()),
             ..Default::default()
         },
         composer,

@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 
 use app::{
-    api::ssr::ClientAddr,
+    api::{ApiError, ssr::ClientAddr},
     estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, EstadoInicial},
 };
 use axum::{
     Form,
     body::Body,
     extract::{FromRequest, Request, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use leptos::prelude::*;
@@ -31,6 +32,8 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
     let mut campo = |nombre: &str| campos.remove(nombre).unwrap_or_default();
     let backend = state.backend.0.clone();
     let mut estado = EstadoInicial::default();
+    // A failure on our side or a limit is also said by the status, for proxies and monitors.
+    let mut fallo = None;
     match campo("accion").as_str() {
         ACCION_BUSCAR => {
             let datos = BusquedaIdInput {
@@ -47,7 +50,10 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
                         estado.reinicio.identificacion = datos.identificacion.clone();
                         estado.encontrado = Some(encontrado.usuario);
                     }
-                    Err(error) => estado.aviso_busqueda = Some(error.to_string()),
+                    Err(error) => {
+                        estado.aviso_busqueda = Some(error.to_string());
+                        fallo = Some(error);
+                    }
                 },
             }
             estado.busqueda = datos;
@@ -64,7 +70,10 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
                 Ok(_) if accion == ACCION_REINICIAR => estado.confirmar = true,
                 Ok(form) => match backend.solicitar_reinicio(form, client).await {
                     Ok(respuesta) => estado.enviado = Some(respuesta),
-                    Err(error) => estado.aviso_reinicio = Some(error.to_string()),
+                    Err(error) => {
+                        estado.aviso_reinicio = Some(error.to_string());
+                        fallo = Some(error);
+                    }
                 },
             }
             estado.reinicio = datos;
@@ -72,7 +81,18 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
         _ => return Redirect::to("/").into_response(),
     }
 
-    pagina_sin_hidratacion(&state, "/", estado).await
+    let mut response = pagina_sin_hidratacion(&state, "/", estado).await;
+    match fallo {
+        Some(ApiError::Interno) => *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE,
+        Some(ApiError::Limite { segundos }) => {
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(segundos));
+        }
+        _ => {}
+    }
+    response
 }
 
 /// Renders the page at `ruta` from `estado`, without WASM: the answer to a posted form.

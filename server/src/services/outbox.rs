@@ -90,14 +90,24 @@ pub struct Worker<M> {
 }
 
 impl<M: Mailer> Worker<M> {
-    /// Runs until `shutdown` completes; a batch in progress is finished first.
+    /// Runs until `shutdown` completes. The message being sent at that moment is finished and
+    /// recorded; the rest of its batch is handed back to the queue at once (not left claimed),
+    /// so that stopping takes one message's time and another instance may send them right away.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        loop {
-            match self.run_once().await {
+        let mut stopped = false;
+        while !stopped {
+            let mut stop = || {
+                stopped = stopped || ready_now(shutdown.as_mut());
+                stopped
+            };
+            match self.run_batch(&mut stop).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "buzón de salida: error de base de datos"),
+            }
+            if stopped {
+                break;
             }
             tokio::select! {
                 () = &mut shutdown => break,
@@ -110,12 +120,36 @@ impl<M: Mailer> Worker<M> {
 
     /// Claims one batch of due messages and tries each once; returns how many were tried.
     pub async fn run_once(&self) -> Result<usize, DbErr> {
+        self.run_batch(&mut || false).await
+    }
+
+    async fn run_batch(&self, stop: &mut impl FnMut() -> bool) -> Result<usize, DbErr> {
         let claimed = self.claim().await?;
         let n = claimed.len();
-        for row in claimed {
+        let mut rows = claimed.into_iter();
+        while let Some(row) = rows.next() {
+            if stop() {
+                let ids: Vec<i64> = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
+                self.release(ids).await?;
+                break;
+            }
             self.deliver(row).await?;
         }
         Ok(n)
+    }
+
+    /// Returns claimed, untried rows to the queue as if never claimed.
+    async fn release(&self, ids: Vec<i64>) -> Result<(), DbErr> {
+        use mail_outbox::Column as C;
+        mail_outbox::Entity::update_many()
+            .col_expr(C::State, Expr::value(QUEUED))
+            .col_expr(C::Attempts, Expr::col(C::Attempts).sub(1))
+            .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
+            .filter(C::Id.is_in(ids))
+            .filter(C::State.eq(SENDING))
+            .exec(&self.db)
+            .await
+            .map(drop)
     }
 
     async fn claim(&self) -> Result<Vec<mail_outbox::Model>, DbErr> {
@@ -333,6 +367,12 @@ async fn mark(
         .exec(db)
         .await
         .map(drop)
+}
+
+/// Whether `future` has completed, without waiting for it.
+fn ready_now<F: Future<Output = ()>>(future: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx).is_ready()
 }
 
 fn truncate(error: &str) -> String {

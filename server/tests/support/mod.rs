@@ -134,6 +134,7 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+pub mod proxy;
 pub mod smtp;
 
 /// A plain HTTP/1.1 POST: (status, response head, body).
@@ -207,7 +208,9 @@ fn dechunk(body: &str) -> String {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub mail_dir: tempfile::TempDir,
-    pub db: TestDb,
+    /// The server's own connection pool (for tests that look at the rows it wrote).
+    pub conn: sea_orm::DatabaseConnection,
+    _db: Option<TestDb>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -216,14 +219,23 @@ impl TestServer {
         Self::start_with(&[]).await
     }
 
+    /// On a SQLite database of its own.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let db = TestDb::sqlite();
+        let mut server = Self::start_on(&db, extra).await;
+        server._db = Some(db);
+        server
+    }
+
+    /// On `db`, which other servers may share (as production instances share PostgreSQL).
+    pub async fn start_on(db: &TestDb, extra: &[(&str, &str)]) -> Self {
         let mail_dir = tempfile::tempdir().unwrap();
-        let running = server::start(&config_with(&db, mail_dir.path(), extra))
+        let running = server::start(&config_with(db, mail_dir.path(), extra))
             .await
             .unwrap();
         server::seed::seed_demo(&running.services.db).await.unwrap();
         let addr = running.addr;
+        let conn = running.services.db.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(running.serve(async {
             let _ = stopped.await;
@@ -231,10 +243,61 @@ impl TestServer {
         TestServer {
             addr,
             mail_dir,
-            db,
+            conn,
+            _db: None,
             stop: Some(stop),
         }
     }
+}
+
+/// `n` approved accounts with passports, for tests that need many distinct recipients:
+/// (ID usuario, identificación, correo).
+pub fn cuentas(n: usize) -> Vec<(String, String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("cuenta{i:03}"),
+                format!("PX{i:06}"),
+                format!("cuenta{i:03}@example.com"),
+            )
+        })
+        .collect()
+}
+
+/// The same accounts as the operator's CSV import reads them.
+pub fn cuentas_csv(cuentas: &[(String, String, String)]) -> String {
+    let mut csv = String::from("usuario,clasificacion,identificacion,ruc_empresa,correo,estado\n");
+    for (usuario, identificacion, correo) in cuentas {
+        csv.push_str(&format!(
+            "{usuario},usuario_general,{identificacion},,{correo},aprobada\n"
+        ));
+    }
+    csv
+}
+
+/// Registers the accounts through the import code (which validates every row).
+pub async fn registrar(db: &sea_orm::DatabaseConnection, cuentas: &[(String, String, String)]) {
+    let parsed = server::registrations::parse_csv(cuentas_csv(cuentas).as_bytes()).unwrap();
+    assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+    server::registrations::upsert(db, &parsed.rows)
+        .await
+        .unwrap();
+}
+
+/// The JSON body of a reset request for one of [`cuentas`].
+pub fn reinicio_json(cuenta: &(String, String, String)) -> String {
+    format!(
+        r#"{{"usuario":"{}","identificacion":"{}","correo":"{}"}}"#,
+        cuenta.0, cuenta.1, cuenta.2
+    )
+}
+
+/// A loopback port that was free a moment ago (for a service that starts later, on purpose).
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 impl Drop for TestServer {

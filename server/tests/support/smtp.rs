@@ -21,6 +21,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start(addr: SocketAddr) -> Self {
+        Self::start_slow(addr, std::time::Duration::ZERO).await
+    }
+
+    /// A relay that takes `delay` to acknowledge each message (so a test can act mid-delivery).
+    pub async fn start_slow(addr: SocketAddr, delay: std::time::Duration) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind SMTP sink");
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -29,7 +34,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, delay).await;
                 });
             }
         });
@@ -44,6 +49,18 @@ impl SmtpSink {
         self.received.lock().unwrap().clone()
     }
 
+    /// The `To:` address of every message accepted, in order.
+    pub fn recipients(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .filter_map(|m| {
+                String::from_utf8_lossy(m)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("To: ").map(|t| t.trim().to_owned()))
+            })
+            .collect()
+    }
+
     /// Stops accepting connections (the relay "goes down").
     pub fn stop(self) {
         self.task.abort();
@@ -53,6 +70,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Vec<u8>>>>,
+    delay: std::time::Duration,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -85,7 +103,10 @@ async fn session(
                         .unwrap_or(&l);
                     data.extend_from_slice(l.as_bytes());
                 }
+                // Kept first, acknowledged after the delay: a sender that dies in between has
+                // delivered a message it does not know about.
                 store.lock().unwrap().push(data);
+                tokio::time::sleep(delay).await;
                 b"250 OK aceptado\r\n"
             }
             "QUIT" => {
