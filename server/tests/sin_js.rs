@@ -265,6 +265,43 @@ async fn pages_carry_a_nonce_csp_and_every_response_the_hardening_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_an_https_address_every_response_carries_hsts_and_cookies_are_secure() {
+    let server = TestServer::start_with(&[(
+        "REINICIO_PUBLIC_BASE_URL",
+        "https://reinicio.aduana.example",
+    )])
+    .await;
+    for path in [
+        "/",
+        "/healthz",
+        "/ingreso",
+        "/no-existe",
+        "/pkg/no-existe.js",
+    ] {
+        let (_, head, _) = pedir_con(&server, "GET", path, "", "").await;
+        assert_eq!(
+            header(&head, "strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}: {head}"
+        );
+    }
+    let (status, head, _) = pedir_con(
+        &server,
+        "POST",
+        "/ingreso",
+        "",
+        "usuario=lmora.aux&clave=clave%20de%20demostraci%C3%B3n",
+    )
+    .await;
+    assert_eq!(status, 303);
+    let cookie = header(&head, "set-cookie").expect("session cookie");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_from_another_site_are_refused() {
     let server = TestServer::start().await;
     let form = "accion=buscar&clasificacion=auditor&correo=ana.auditora%40example.com&identificacion=AB123456";
