@@ -47,6 +47,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
+      testIgnore: /carga\.spec\.ts/,
       use: {
         ...devices['Desktop Chrome'],
         launchOptions: {
@@ -64,6 +65,8 @@ export default defineConfig({
         },
       },
     },
+    // The load test, alone, once the browser tests are done.
+    { name: 'carga', testMatch: /carga\.spec\.ts/, dependencies: ['chromium'] },
   ],
   webServer: {
     command: 'node support/servidor.mjs',

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 mkdir -p data
-cargo leptos build --release
+cargo leptos build --release --precompress
 # The demonstration registrations (README.md), so the page can be tried at once. Idempotent.
 "${CARGO_TARGET_DIR:-target}/release/server" seed-demo
 # Nothing left to build: cargo-leptos runs the server, which prints its URL.
-exec cargo leptos serve --release
+exec cargo leptos serve --release --precompress

@@ -31,8 +31,8 @@ cargo clippy -p frontend -p validation --target wasm32-unknown-unknown --locked 
 step "cargo test"
 cargo test --workspace --exclude frontend --locked
 
-step "cargo leptos build --release"
-cargo leptos build --release
+step "cargo leptos build --release --precompress"
+cargo leptos build --release --precompress
 
 step "Playwright (Chromium de Debian)"
 cd end2end

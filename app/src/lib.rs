@@ -10,7 +10,7 @@ pub mod estado;
 pub mod pagina;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
     components::{Route, Router, Routes},
@@ -38,6 +38,8 @@ fn documento(options: LeptosOptions, hidratar: bool) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // The stylesheet's name carries a content hash in release builds.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 {hidratar
                     .then(|| {
                         view! {
@@ -62,7 +64,6 @@ pub fn App() -> impl IntoView {
     politica_de_contenido();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/reinicio-clave.css" />
         <Title text=TITULO />
         <Router>
             <Routes fallback=NoEncontrado>

@@ -51,6 +51,14 @@ pub fn leptos_options(listen_addr: SocketAddr) -> Result<LeptosOptions, StartErr
         .map_err(|e| StartError::Leptos(e.to_string()))?
         .leptos_options;
     options.site_addr = listen_addr;
+    // A release build names its files after their content and says so in a hash file next to
+    // the executable; with it the bundle can be cached for good (see `http::paquete`).
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(options.hash_file.as_ref())))
+            .is_some_and(|path| path.is_file());
+    }
     Ok(options)
 }
 
