@@ -7,7 +7,10 @@ scripts/install-tools.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 mkdir -p data
 cargo leptos build --release --precompress
+scripts/recompress.sh
+server="${CARGO_TARGET_DIR:-target}/release/server"
 # The demonstration registrations (README.md), so the page can be tried at once. Idempotent.
-"${CARGO_TARGET_DIR:-target}/release/server" seed-demo
-# Nothing left to build: cargo-leptos runs the server, which prints its URL.
-exec cargo leptos serve --release --precompress
+"$server" seed-demo
+# The release binary serves the site cargo-leptos built; it prints its URL.
+export LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD
+exec "$server" serve

@@ -33,6 +33,10 @@ cargo test --workspace --exclude frontend --locked
 
 step "cargo leptos build --release --precompress"
 cargo leptos build --release --precompress
+scripts/recompress.sh
+
+step "Presupuesto del WASM"
+scripts/budgets.sh
 
 step "Playwright (Chromium de Debian)"
 cd end2end

@@ -3,7 +3,9 @@
 section, named from the `name` section, summed by the crate its (demangled) path starts with.
 Like `twiggy top`, without installing anything.
 
-Usage: wasm-top.py FILE.wasm [N]   (prints the N largest crates and functions; default 10)
+Usage: wasm-top.py FILE.wasm [N] [--forbid CRATE,CRATE…]
+  prints the N largest crates and functions (default 10); with --forbid, exits 1 if any code of
+  those crates is in the module.
 
 Needs a module that still has its `name` section: the one cargo builds, before wasm-bindgen and
 wasm-opt strip it (target/wasm32-unknown-unknown/wasm-release/frontend.wasm).
@@ -114,8 +116,14 @@ def demangle_crate(name):
 
 
 def main():
-    path = sys.argv[1]
-    top = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    args = sys.argv[1:]
+    forbid = []
+    if "--forbid" in args:
+        k = args.index("--forbid")
+        forbid = args[k + 1].split(",")
+        del args[k : k + 2]
+    path = args[0]
+    top = int(args[1]) if len(args) > 1 else 10
     data = open(path, "rb").read()
     imports, bodies, names = 0, [], {}
     for kind, payload in sections(data):
@@ -142,6 +150,11 @@ def main():
     print(f"\n| function | bytes |\n|---|---:|")
     for name, size in by_function.most_common(top):
         print(f"| `{name[:90]}` | {size:,} |")
+    present = [c for c in forbid if by_crate.get(c)]
+    if present:
+        sys.exit(f"code from {', '.join(present)} is in {path}; it should not be")
+    if forbid:
+        print(f"\nnone of {', '.join(forbid)} in the module")
 
 
 if __name__ == "__main__":

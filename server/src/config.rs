@@ -75,6 +75,8 @@ pub struct Config {
     /// belongs to the instance that claimed it before another may take it over.
     pub correo_reintento_segundos: u32,
     pub correo_reclamo_segundos: u32,
+    /// Argon2 hashes computed at once (each takes 19 MiB and one core).
+    pub argon2_paralelo: usize,
 }
 
 impl fmt::Debug for Config {
@@ -94,6 +96,7 @@ impl fmt::Debug for Config {
             .field("proxy_confiable", &self.proxy_confiable)
             .field("correo_reintento_segundos", &self.correo_reintento_segundos)
             .field("correo_reclamo_segundos", &self.correo_reclamo_segundos)
+            .field("argon2_paralelo", &self.argon2_paralelo)
             .finish()
     }
 }
@@ -259,7 +262,22 @@ impl Config {
         // A claim shorter than an SMTP conversation could let two instances send one message.
         let correo_reclamo_segundos = segundos("CORREO_RECLAMO_SEGUNDOS", 120, 2)?;
 
+        let default_paralelo = crate::services::password::default_parallelism().to_string();
+        let (var, raw) = get("ARGON2_PARALELO", &default_paralelo);
+        let argon2_paralelo = raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=256).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    &var,
+                    &raw,
+                    "se espera un número de hashes a la vez, de 1 a 256",
+                )
+            })?;
+
         Ok(Config {
+            argon2_paralelo,
             correo_reintento_segundos,
             correo_reclamo_segundos,
             limite_ip_por_minuto,
@@ -378,6 +396,7 @@ mod tests {
             ("REINICIO_PROXY_CONFIABLE", "quizas"),
             ("REINICIO_CORREO_REINTENTO_SEGUNDOS", "0"),
             ("REINICIO_CORREO_RECLAMO_SEGUNDOS", "1"),
+            ("REINICIO_ARGON2_PARALELO", "0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -73,6 +73,7 @@ pub struct Running {
 
 /// Connects to the database, migrates, binds the port. Returns once requests can be accepted.
 pub async fn start(config: &config::Config) -> Result<Running, StartError> {
+    services::password::set_parallelism(config.argon2_paralelo);
     let db = db::connect_and_migrate(&config.database_url).await?;
     let mailer = mail::LettreMailer::from_config(&config.mail)?;
     let composer = mail::Composer::new(&config.mail_from, &config.public_base_url)?;

@@ -78,14 +78,26 @@ pub async fn verify(secret: String, hash: String) -> Result<bool, HashError> {
     .await?
 }
 
-/// Argon2 takes 19 MiB and tens of milliseconds: at most one per core at a time, so that a flood
-/// of sign-ins waits its turn instead of exhausting memory and the blocking pool.
+/// Argon2 takes 19 MiB and tens of milliseconds of one core. At most this many run at once, so
+/// that a flood of sign-ins and resets waits its turn instead of taking every core from the
+/// requests that need none (lookups, pages) and exhausting memory.
+static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+/// The default bound: every core but one, which stays free for everything else.
+pub fn default_parallelism() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.saturating_sub(1).max(1)
+}
+
+/// Sets the bound (`REINICIO_ARGON2_PARALELO`); only the first call counts, and only before the
+/// first hash.
+pub fn set_parallelism(n: usize) {
+    let _ = PERMITS.set(tokio::sync::Semaphore::new(n.max(1)));
+}
+
 async fn permit() -> tokio::sync::SemaphorePermit<'static> {
-    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(cores)
-    });
     PERMITS
+        .get_or_init(|| tokio::sync::Semaphore::new(default_parallelism()))
         .acquire()
         .await
         .expect("the semaphore is never closed")
