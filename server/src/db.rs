@@ -27,6 +27,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     // sqlx logs every statement at info level; our own logs say what happened without SQL.
     options.sqlx_logging(false);
+    // SQLite: write-ahead logging, so that a commit is one append and one sync instead of a
+    // rollback journal's several, and readers never wait for the writer. `synchronous` stays
+    // FULL: a request the service has answered must survive a power cut. sea-orm keeps one
+    // connection for SQLite (every request writes: its limit counter and audit row), which
+    // also spares us SQLITE_BUSY on transactions that read before they write.
+    options.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+    });
     // When the database is unreachable a request should fail fast with a 503, not wait for
     // the 30-second request timeout; the pool reconnects by itself once it is back.
     options

@@ -53,3 +53,28 @@ async fn migrations_apply_twice_and_seeding_is_idempotent() {
         test_db.drop_database().await;
     }
 }
+
+/// SQLite runs with write-ahead logging (one sync per commit, readers never blocked) and full
+/// sync (an answered request survives a power cut).
+#[tokio::test]
+async fn sqlite_uses_write_ahead_logging_and_full_sync() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let test_db = support::TestDb::sqlite();
+    let conn = db::connect_and_migrate(&test_db.url).await.unwrap();
+    let pragma = |name: &str| {
+        let conn = conn.clone();
+        let sql = format!("PRAGMA {name}");
+        async move {
+            let row = conn
+                .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "2"); // FULL
+}
