@@ -20,7 +20,7 @@ if [ "$gz" -gt "$BUDGET_WASM_GZIP" ]; then
 fi
 
 # What the bundle is made of (the module as cargo built it, which still has function names).
-named="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+named="${CARGO_TARGET_DIR:-target}/front/wasm32-unknown-unknown/wasm-release/frontend.wasm"
 python3 scripts/wasm-top.py "$named" 10 --forbid regex,regex_automata,regex_syntax,chrono
 
 # One serde_json only, among the crates compiled for the browser.

@@ -8,7 +8,7 @@ Usage: wasm-top.py FILE.wasm [N] [--forbid CRATE,CRATE…]
   those crates is in the module.
 
 Needs a module that still has its `name` section: the one cargo builds, before wasm-bindgen and
-wasm-opt strip it (target/wasm32-unknown-unknown/wasm-release/frontend.wasm).
+wasm-opt strip it ($CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/frontend.wasm, where cargo-leptos builds it).
 """
 import re
 import sys
