@@ -218,18 +218,27 @@ async fn outbox_states(dir: &Path) -> HashMap<String, usize> {
     states
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_server_killed_mid_delivery_sends_the_rest_after_a_restart_none_more_than_twice() {
+/// A server binary with `n` accounts, each with a reset request answered, and a relay that takes
+/// `ack_ms` to acknowledge each message.
+async fn resets_queued_at_a_slow_relay(
+    n: usize,
+    ack_ms: u64,
+) -> (tempfile::TempDir, SocketAddr, SmtpSink, Instancia) {
     let dir = tempfile::tempdir().unwrap();
     let relay = support::free_port();
+    let sink = SmtpSink::start_slow(relay, Duration::from_millis(ack_ms)).await;
+    let cuentas = support::cuentas(n);
+    Instancia::import(dir.path(), relay, &cuentas);
+    let server = Instancia::start(dir.path(), relay);
+    request_resets(server.addr, &cuentas).await;
+    (dir, relay, sink, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_killed_mid_delivery_sends_the_rest_after_a_restart_none_more_than_twice() {
     // A relay that takes 150 ms to acknowledge a message, so that the kill lands while one is
     // delivered but not yet acknowledged.
-    let sink = SmtpSink::start_slow(relay, Duration::from_millis(150)).await;
-    let cuentas = support::cuentas(50);
-    Instancia::import(dir.path(), relay, &cuentas);
-
-    let mut first = Instancia::start(dir.path(), relay);
-    request_resets(first.addr, &cuentas).await;
+    let (dir, relay, sink, mut first) = resets_queued_at_a_slow_relay(50, 150).await;
     wait_until(
         Duration::from_secs(30),
         "ten messages went out",
@@ -264,14 +273,7 @@ async fn a_server_killed_mid_delivery_sends_the_rest_after_a_restart_none_more_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_finishes_requests_in_flight_and_leaves_the_outbox_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = support::free_port();
-    let sink = SmtpSink::start_slow(relay, Duration::from_millis(200)).await;
-    let cuentas = support::cuentas(20);
-    Instancia::import(dir.path(), relay, &cuentas);
-
-    let mut first = Instancia::start(dir.path(), relay);
-    request_resets(first.addr, &cuentas).await;
+    let (dir, relay, sink, mut first) = resets_queued_at_a_slow_relay(20, 200).await;
     // A request whose body is still on its way when the signal comes.
     let body = br#"{"clasificacion":"usuario_general","correo":"cuenta001@example.com","identificacion":"PX000001"}"#;
     let mut slow = tokio::net::TcpStream::connect(first.addr).await.unwrap();
