@@ -110,6 +110,25 @@ pub fn router(state: AppState) -> Router {
             MAX_BODY_BYTES,
         ));
     security_headers(app, hsts)
+        // Pages carry this response's CSP nonce and, behind a session, account data: never kept
+        // by a browser or a proxy. (The bundle under /pkg sets its own, long, caching.)
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::CACHE_CONTROL,
+                |r: &Response| {
+                    r.headers()
+                        .get(axum::http::header::CONTENT_TYPE)
+                        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+                        .then(|| axum::http::HeaderValue::from_static("no-store"))
+                },
+            ),
+        )
+        // Pages and JSON compressed on the fly at the fastest level (the page is 7 KB, 2 KB
+        // compressed); the bundle is already compressed and passes through untouched.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest),
+        )
         // No request holds a connection and a database slot forever: 408 after this long.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

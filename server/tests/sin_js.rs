@@ -303,6 +303,27 @@ async fn behind_an_https_address_every_response_carries_hsts_and_cookies_are_sec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_go_out_compressed_and_are_never_stored() {
+    let server = TestServer::start().await;
+    for encoding in ["br", "gzip"] {
+        let (status, head, _) = pedir_con(
+            &server,
+            "GET",
+            "/",
+            &format!("Accept-Encoding: {encoding}\r\n"),
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&head, "content-encoding"), Some(encoding), "{head}");
+        assert_eq!(header(&head, "cache-control"), Some("no-store"), "{head}");
+    }
+    let (_, head, body) = pedir_con(&server, "GET", "/", "", "").await;
+    assert_eq!(header(&head, "content-encoding"), None, "{head}");
+    assert!(body.contains("</html>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_from_another_site_are_refused() {
     let server = TestServer::start().await;
     let form = "accion=buscar&clasificacion=auditor&correo=ana.auditora%40example.com&identificacion=AB123456";
