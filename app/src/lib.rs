@@ -11,11 +11,6 @@ pub mod pagina;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
-use leptos_router::{
-    StaticSegment,
-    components::{Route, Router, Routes},
-};
-
 /// The page title users know from the real portal.
 pub const TITULO: &str = "Solicitud de reinicio de clave automática";
 
@@ -57,23 +52,91 @@ fn documento(options: LeptosOptions, hidratar: bool) -> impl IntoView {
     }
 }
 
+/// The pages, by path. Every page is a full page load (forms post to the server, links are plain
+/// links), so the browser needs no router: it hydrates the page the server rendered for this
+/// path. A client-side router would add its own code and, through its type-erased routes, an
+/// asynchronous hydration path for every view (about 90 KB of the WASM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pagina {
+    Solicitud,
+    Ingreso,
+    CambioClave,
+    ClaveActualizada,
+    Cuenta,
+    NoEncontrada,
+}
+
+impl Pagina {
+    /// Every path with a page, for the server's routes.
+    pub const RUTAS: [(&'static str, Pagina); 5] = [
+        ("/", Pagina::Solicitud),
+        ("/ingreso", Pagina::Ingreso),
+        ("/cambio-clave", Pagina::CambioClave),
+        ("/clave-actualizada", Pagina::ClaveActualizada),
+        ("/cuenta", Pagina::Cuenta),
+    ];
+
+    /// The page at `ruta` (a trailing slash is ignored).
+    pub fn de_ruta(ruta: &str) -> Self {
+        let ruta = match ruta.trim_end_matches('/') {
+            "" => "/",
+            r => r,
+        };
+        Self::RUTAS
+            .iter()
+            .find(|(r, _)| *r == ruta)
+            .map_or(Pagina::NoEncontrada, |(_, p)| *p)
+    }
+}
+
+/// The path being rendered: the request's on the server, the address bar's in the browser.
+fn ruta_actual() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        window().location().pathname().unwrap_or_default()
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    use leptos::either::EitherOf6;
     provide_meta_context();
     #[cfg(feature = "ssr")]
     politica_de_contenido();
 
+    let pagina = match Pagina::de_ruta(&ruta_actual()) {
+        Pagina::Solicitud => EitherOf6::A(view! { <pagina::SolicitudReinicio /> }),
+        Pagina::Ingreso => EitherOf6::B(view! { <cuenta::PaginaIngreso /> }),
+        Pagina::CambioClave => EitherOf6::C(view! { <cuenta::PaginaCambioClave /> }),
+        Pagina::ClaveActualizada => EitherOf6::D(view! { <cuenta::PaginaClaveActualizada /> }),
+        Pagina::Cuenta => EitherOf6::E(view! { <cuenta::PaginaCuenta /> }),
+        Pagina::NoEncontrada => EitherOf6::F(view! { <NoEncontrado /> }),
+    };
     view! {
         <Title text=TITULO />
-        <Router>
-            <Routes fallback=NoEncontrado>
-                <Route path=StaticSegment("") view=pagina::SolicitudReinicio />
-                <Route path=StaticSegment("ingreso") view=cuenta::PaginaIngreso />
-                <Route path=StaticSegment("cambio-clave") view=cuenta::PaginaCambioClave />
-                <Route path=StaticSegment("clave-actualizada") view=cuenta::PaginaClaveActualizada />
-                <Route path=StaticSegment("cuenta") view=cuenta::PaginaCuenta />
-            </Routes>
-        </Router>
+        {pagina}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pagina;
+
+    #[test]
+    fn each_path_has_its_page_and_anything_else_is_not_found() {
+        for (ruta, pagina) in Pagina::RUTAS {
+            assert_eq!(Pagina::de_ruta(ruta), pagina);
+            assert_eq!(Pagina::de_ruta(&format!("{ruta}/")), pagina);
+        }
+        for ruta in ["/no-existe", "/ingreso/x", "/Ingreso", "/api/buscar_id"] {
+            assert_eq!(Pagina::de_ruta(ruta), Pagina::NoEncontrada, "{ruta}");
+        }
     }
 }
 

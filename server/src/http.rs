@@ -12,7 +12,7 @@ use axum::{
     routing::{get, post},
 };
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::LeptosRoutes;
 use sea_orm::DatabaseConnection;
 
 /// What every request may need. Cheap to clone: each field is a handle.
@@ -70,7 +70,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
+    // The pages the app has (it has no router of its own: see `app::Pagina`).
+    let routes = app::Pagina::RUTAS
+        .iter()
+        .map(|(ruta, _)| {
+            leptos_axum::AxumRouteListing::new(
+                (*ruta).to_owned(),
+                leptos_router::SsrMode::default(),
+                [leptos_router::Method::Get],
+                Vec::new(),
+            )
+        })
+        .collect();
     let options = state.leptos_options.clone();
     let backend = state.backend.clone();
     let hsts = state.secure_cookies;
