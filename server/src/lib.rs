@@ -147,10 +147,8 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = tokio::spawn(self.worker.run(async {
-            let _ = worker_stopped.await;
-        }));
+        let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(self.worker.run(worker_stop));
         let served = axum::serve(
             self.listener,
             self.app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -158,7 +156,7 @@ impl Running {
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve);
-        let _ = stop_worker.send(());
+        let _ = stop_worker.send(true);
         let _ = worker.await;
         served
     }

@@ -82,15 +82,16 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
     }
 
     let mut response = pagina_sin_hidratacion(&state, "/", estado).await;
-    match fallo {
-        Some(ApiError::Interno) => *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE,
-        Some(ApiError::Limite { segundos }) => {
-            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    // Misses and field errors are answers to the form (200); these two also have the API's status.
+    if let Some(error @ (ApiError::Interno | ApiError::Limite { .. })) = fallo {
+        if let Ok(status) = StatusCode::from_u16(error.status()) {
+            *response.status_mut() = status;
+        }
+        if let ApiError::Limite { segundos } = error {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(segundos));
         }
-        _ => {}
     }
     response
 }

@@ -330,12 +330,7 @@ async fn sigterm_finishes_requests_in_flight_and_leaves_the_outbox_consistent() 
 /// and the same server answers again once the database is back, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreachable_database_gives_a_clean_503_and_the_server_recovers_by_itself() {
-    let Some(db) = support::databases()
-        .await
-        .into_iter()
-        .find(|d| d.label == "postgres")
-    else {
-        eprintln!("sin PostgreSQL (TEST_POSTGRES_URL): prueba omitida");
+    let Some(db) = support::postgres_only().await else {
         return;
     };
     let mut url = url::Url::parse(&db.url).unwrap();
@@ -408,12 +403,7 @@ async fn an_unreachable_database_gives_a_clean_503_and_the_server_recovers_by_it
 /// identificación is counted once, and the shared outbox sends each message once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_the_limits_and_send_each_message_once() {
-    let Some(db) = support::databases()
-        .await
-        .into_iter()
-        .find(|d| d.label == "postgres")
-    else {
-        eprintln!("sin PostgreSQL (TEST_POSTGRES_URL): prueba omitida");
+    let Some(db) = support::postgres_only().await else {
         return;
     };
     let relay = support::free_port();

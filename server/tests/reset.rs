@@ -659,6 +659,23 @@ async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
         .expect("a reset e-mail")
 }
 
+/// Gives MPerez a password of their own: signs in with a fresh temporary password and replaces
+/// it with `clave`. Returns the token of that sign-in's session.
+async fn clave_propia(f: &Fixture, dir: &std::path::Path, clave: &str) -> String {
+    let secret = temporal(f, dir).await;
+    let nueva = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+        .await
+        .unwrap();
+    let s = ingreso::sesion(&f.services, &nueva.token)
+        .await
+        .unwrap()
+        .unwrap();
+    ingreso::cambiar_clave(&f.services, &s, &cambio(clave), None)
+        .await
+        .unwrap();
+    nueva.token
+}
+
 fn cambio(clave: &str) -> CambioClaveInput {
     CambioClaveInput {
         clave: clave.into(),
@@ -795,17 +812,7 @@ async fn a_password_change_ends_every_other_session() {
     for test_db in support::databases().await {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
-        let secret = temporal(&f, dir.path()).await;
-        let primera = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
-            .await
-            .unwrap();
-        let s = ingreso::sesion(&f.services, &primera.token)
-            .await
-            .unwrap()
-            .unwrap();
-        ingreso::cambiar_clave(&f.services, &s, &cambio("primera clave larga"), None)
-            .await
-            .unwrap();
+        let primera = clave_propia(&f, dir.path(), "primera clave larga").await;
         let otra = ingreso::ingresar(&f.services, &ingreso("mperez", "primera clave larga"), None)
             .await
             .unwrap();
@@ -817,7 +824,7 @@ async fn a_password_change_ends_every_other_session() {
             .await
             .unwrap();
         assert!(
-            ingreso::sesion(&f.services, &primera.token)
+            ingreso::sesion(&f.services, &primera)
                 .await
                 .unwrap()
                 .is_none(),
@@ -848,17 +855,7 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         let dir = tempfile::tempdir().unwrap();
         let label = test_db.label;
         // Give MPerez a current password first.
-        let secret = temporal(&f, dir.path()).await;
-        let s = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
-            .await
-            .unwrap();
-        let s = ingreso::sesion(&f.services, &s.token)
-            .await
-            .unwrap()
-            .unwrap();
-        ingreso::cambiar_clave(&f.services, &s, &cambio("clave actual de maria"), None)
-            .await
-            .unwrap();
+        clave_propia(&f, dir.path(), "clave actual de maria").await;
 
         // A new reset: the current password keeps working while the temporary one waits...
         let secret = temporal(&f, dir.path()).await;
@@ -923,17 +920,7 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let label = test_db.label;
-        let secret = temporal(&f, dir.path()).await;
-        let s = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
-            .await
-            .unwrap();
-        let s = ingreso::sesion(&f.services, &s.token)
-            .await
-            .unwrap()
-            .unwrap();
-        ingreso::cambiar_clave(&f.services, &s, &cambio("clave buena de maria"), None)
-            .await
-            .unwrap();
+        clave_propia(&f, dir.path(), "clave buena de maria").await;
 
         for usuario in ["mperez", "nadie.existe"] {
             for _ in 0..5 {

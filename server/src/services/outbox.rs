@@ -90,27 +90,19 @@ pub struct Worker<M> {
 }
 
 impl<M: Mailer> Worker<M> {
-    /// Runs until `shutdown` completes. The message being sent at that moment is finished and
+    /// Runs until `stop` turns true. The message being sent at that moment is finished and
     /// recorded; the rest of its batch is handed back to the queue at once (not left claimed),
     /// so that stopping takes one message's time and another instance may send them right away.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let mut stopped = false;
-        while !stopped {
-            let mut stop = || {
-                stopped = stopped || ready_now(shutdown.as_mut());
-                stopped
-            };
-            match self.run_batch(&mut stop).await {
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            match self.run_batch(|| *stop.borrow()).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "buzón de salida: error de base de datos"),
             }
-            if stopped {
-                break;
-            }
             tokio::select! {
-                () = &mut shutdown => break,
+                // A dropped sender means stop as well.
+                changed = stop.changed() => if changed.is_err() { break },
                 () = self.wakeup.notified() => {},
                 () = tokio::time::sleep(self.settings.poll) => {},
             }
@@ -120,10 +112,10 @@ impl<M: Mailer> Worker<M> {
 
     /// Claims one batch of due messages and tries each once; returns how many were tried.
     pub async fn run_once(&self) -> Result<usize, DbErr> {
-        self.run_batch(&mut || false).await
+        self.run_batch(|| false).await
     }
 
-    async fn run_batch(&self, stop: &mut impl FnMut() -> bool) -> Result<usize, DbErr> {
+    async fn run_batch(&self, stop: impl Fn() -> bool) -> Result<usize, DbErr> {
         let claimed = self.claim().await?;
         let n = claimed.len();
         let mut rows = claimed.into_iter();
@@ -367,12 +359,6 @@ async fn mark(
         .exec(db)
         .await
         .map(drop)
-}
-
-/// Whether `future` has completed, without waiting for it.
-fn ready_now<F: Future<Output = ()>>(future: std::pin::Pin<&mut F>) -> bool {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    future.poll(&mut cx).is_ready()
 }
 
 fn truncate(error: &str) -> String {

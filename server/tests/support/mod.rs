@@ -75,6 +75,19 @@ pub async fn databases() -> Vec<TestDb> {
     all
 }
 
+/// PostgreSQL alone, for tests that mean something only there (several instances, a network
+/// cut): None without TEST_POSTGRES_URL, which under CI=true is a failure as above.
+pub async fn postgres_only() -> Option<TestDb> {
+    let postgres = databases()
+        .await
+        .into_iter()
+        .find(|d| d.label == "postgres");
+    if postgres.is_none() {
+        eprintln!("sin PostgreSQL (TEST_POSTGRES_URL): prueba omitida");
+    }
+    postgres
+}
+
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded per process from the OS: enough to keep parallel tests apart.
@@ -116,21 +129,7 @@ pub fn config_with(db: &TestDb, mail_dir: &std::path::Path, extra: &[(&str, &str
 
 /// A plain HTTP/1.1 GET over a fresh connection: (status, body).
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let (status, _, body) = request(addr, "GET", path, "", b"").await;
     (status, body)
 }
 
@@ -144,9 +143,20 @@ pub async fn post_head(
     content_type: &str,
     body: &[u8],
 ) -> (u16, String, String) {
+    request(addr, "POST", path, content_type, body).await
+}
+
+/// One request over a fresh connection: (status, response head, de-chunked body).
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("write");
