@@ -45,7 +45,12 @@ if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
   npm install -g --no-audit --no-fund binaryen@132 >/dev/null
 fi
 
+# The bundle's gzip files (scripts/recompress.sh) and, for the tests, its size check.
+command -v gzip >/dev/null || apt_install gzip
+
 if $want_test; then
+  # scripts/budgets.sh reads the WASM's name section with a small Python script.
+  command -v python3 >/dev/null || apt_install python3
   if [ ! -x /usr/bin/chromium ]; then
     say "apt-get install chromium"
     apt_install chromium
