@@ -146,7 +146,8 @@ fn Resumen(errores: FieldErrors, prefijo: &'static str) -> impl IntoView {
     })
 }
 
-#[component]
+/// An island: its instant checks are the only code of the account pages in the WASM.
+#[island]
 pub fn PaginaCambioClave() -> impl IntoView {
     let e = estado();
     // The account's ID and identification reach the browser as hidden inputs rendered by the

@@ -39,7 +39,7 @@ fn documento(options: LeptosOptions, hidratar: bool) -> impl IntoView {
                     .then(|| {
                         view! {
                             <AutoReload options=options.clone() />
-                            <HydrationScripts options />
+                            <HydrationScripts options islands=true />
                         }
                     })}
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />

@@ -108,7 +108,11 @@ impl Entrada {
     }
 }
 
-#[component]
+/// The page's interactive part: an island, the only code of this page in the WASM (the rest of
+/// the document is server-rendered HTML that never hydrates). It takes no props: a page that
+/// hydrates always starts from the empty form, because a page answering a post without
+/// JavaScript (the only one with an [`EstadoInicial`] in context) is rendered without the WASM.
+#[island]
 pub fn SolicitudReinicio() -> impl IntoView {
     let inicial = use_context::<EstadoInicial>().unwrap_or_default();
     // Effects run only in the browser: this flips exactly when hydration has happened, and
