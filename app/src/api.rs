@@ -21,9 +21,8 @@ use validation::{BusquedaIdInput, FieldErrors, ReinicioClaveInput};
 pub const SIN_COINCIDENCIA: &str = "Los datos ingresados no coinciden con un registro aprobado. \
      Revise la clasificación, la identificación y el RUC o el correo registrados en su solicitud de uso.";
 
-/// Why a request did not succeed. Serialised as `{"error": "<code>", …}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "error", rename_all = "snake_case")]
+/// Why a request did not succeed. Sent as `{"error": "<code>", …}` (see [`ApiError::codigo`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// Some fields break a rule: each with its code and Spanish message (HTTP 422).
     #[error("Revise los campos marcados.")]
@@ -47,6 +46,17 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The stable machine code, the JSON's `"error"`.
+    pub fn codigo(&self) -> &'static str {
+        match self {
+            ApiError::Campos { .. } => "campos",
+            ApiError::SinCoincidencia => "sin_coincidencia",
+            ApiError::Limite { .. } => "limite",
+            ApiError::Solicitud => "solicitud",
+            ApiError::Interno => "interno",
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Campos { .. } => 422,
@@ -92,16 +102,64 @@ fn set_status(error: &ApiError) {
     }
 }
 
+/// `{"error": "campos", "campos": [...]}`, `{"error": "limite", "segundos": 60}`, or only the code.
+impl Serialize for ApiError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut mapa = serializer.serialize_map(None)?;
+        mapa.serialize_entry("error", self.codigo())?;
+        match self {
+            ApiError::Campos { campos } => mapa.serialize_entry("campos", campos)?,
+            ApiError::Limite { segundos } => mapa.serialize_entry("segundos", segundos)?,
+            _ => {}
+        }
+        mapa.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
+        let codigo = objeto.texto("error")?;
+        let error = [
+            ApiError::SinCoincidencia,
+            ApiError::Solicitud,
+            ApiError::Interno,
+        ]
+        .into_iter()
+        .find(|e| e.codigo() == codigo);
+        match (codigo.as_str(), error) {
+            (_, Some(error)) => Ok(error),
+            ("campos", _) => Ok(ApiError::Campos {
+                campos: objeto.errores_de_campo("campos")?,
+            }),
+            ("limite", _) => Ok(ApiError::Limite {
+                segundos: objeto.entero("segundos")?,
+            }),
+            _ => Err(serde::de::Error::custom("código de error desconocido")),
+        }
+    }
+}
+
 /// "Buscar ID" found the account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsuarioEncontrado {
     /// The ID usuario as its owner chose it.
     pub usuario: String,
 }
 
+impl<'de> Deserialize<'de> for UsuarioEncontrado {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
+        Ok(UsuarioEncontrado {
+            usuario: objeto.texto("usuario")?,
+        })
+    }
+}
+
 /// The reset request was taken. If the data match an approved registration the temporary password
 /// is on its way; the answer is the same when they do not, so it reveals nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReinicioSolicitado {
     /// The e-mail of the request, masked (`m***@example.com`): on a match, the registered one.
     pub correo: String,
@@ -110,6 +168,84 @@ pub struct ReinicioSolicitado {
     /// When it expires if sent now, in Ecuador's time (`28/11/2026 a las 14:35`); the e-mail
     /// carries the exact time, counted from its sending.
     pub vence: String,
+}
+
+impl<'de> Deserialize<'de> for ReinicioSolicitado {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
+        Ok(ReinicioSolicitado {
+            correo: objeto.texto("correo")?,
+            vigencia_minutos: objeto
+                .entero("vigencia_minutos")?
+                .try_into()
+                .map_err(|_| serde::de::Error::custom("vigencia_minutos fuera de rango"))?,
+            vence: objeto.texto("vence")?,
+        })
+    }
+}
+
+mod lectura {
+    //! How the browser reads the answers: the JSON into a [`serde_json::Value`], then each field
+    //! by hand. Deriving `Deserialize` would be shorter, but every derived visitor can fail with
+    //! "invalid type: floating point `1.5`, expected …", and formatting that message pulls
+    //! float printing, escaped strings and Unicode tables into the WASM: 13 KB of the gzipped
+    //! bundle, for three small objects. Reading a `Value` never fails that way.
+
+    use std::marker::PhantomData;
+
+    use serde::{Deserialize, Deserializer, de::Error};
+    use serde_json::{Map, Value};
+    use validation::{Field, FieldErrors, ValidationError};
+
+    pub(super) struct Objeto<E> {
+        campos: Map<String, Value>,
+        error: PhantomData<E>,
+    }
+
+    impl<E: Error> Objeto<E> {
+        pub(super) fn leer<'de, D: Deserializer<'de, Error = E>>(d: D) -> Result<Self, E> {
+            match Value::deserialize(d)? {
+                Value::Object(campos) => Ok(Objeto {
+                    campos,
+                    error: PhantomData,
+                }),
+                _ => Err(E::custom("se esperaba un objeto JSON")),
+            }
+        }
+
+        pub(super) fn texto(&mut self, nombre: &'static str) -> Result<String, E> {
+            match self.campos.remove(nombre) {
+                Some(Value::String(texto)) => Ok(texto),
+                _ => Err(E::custom(nombre)),
+            }
+        }
+
+        pub(super) fn entero(&self, nombre: &'static str) -> Result<u64, E> {
+            self.campos
+                .get(nombre)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| E::custom(nombre))
+        }
+
+        /// `[{"field": "correo", "code": "email.format", "message": "…"}, …]`, as
+        /// [`FieldErrors`] serialises itself.
+        pub(super) fn errores_de_campo(&mut self, nombre: &'static str) -> Result<FieldErrors, E> {
+            let Some(Value::Array(lista)) = self.campos.remove(nombre) else {
+                return Err(E::custom(nombre));
+            };
+            let mut errores = FieldErrors::new();
+            for elemento in lista {
+                let leido = elemento.as_object().and_then(|o| {
+                    let campo = Field::from_name(o.get("field")?.as_str()?)?;
+                    let error = ValidationError::from_code(o.get("code")?.as_str()?)?;
+                    Some((campo, error))
+                });
+                let (campo, error) = leido.ok_or_else(|| E::custom(nombre))?;
+                errores.push(campo, error);
+            }
+            Ok(errores)
+        }
+    }
 }
 
 /// "Buscar ID": the ID usuario of the approved registration matching the form.
@@ -201,5 +337,145 @@ pub mod ssr {
         use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<ClientAddr>().copied())
             .map(|c| c.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The browser reads the answers by hand (see `lectura`): each must read back exactly what
+    //! the server writes, and refuse what it does not.
+
+    use serde_json::json;
+    use validation::{Field, FieldErrors, ValidationError};
+
+    use super::{ApiError, ReinicioSolicitado, UsuarioEncontrado};
+
+    fn ida_y_vuelta<T>(valor: &T) -> T
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        serde_json::from_slice(&serde_json::to_vec(valor).unwrap()).unwrap()
+    }
+
+    fn todos_los_errores() -> Vec<ApiError> {
+        let mut campos = FieldErrors::new();
+        campos.push(Field::Identificacion, ValidationError::CedulaCheckDigit);
+        campos.push(Field::Correo, ValidationError::EmailDomain);
+        vec![
+            ApiError::Campos { campos },
+            ApiError::Campos {
+                campos: FieldErrors::new(),
+            },
+            ApiError::SinCoincidencia,
+            ApiError::Limite { segundos: 3_599 },
+            ApiError::Solicitud,
+            ApiError::Interno,
+        ]
+    }
+
+    #[test]
+    fn every_error_reads_back_as_written() {
+        for error in todos_los_errores() {
+            assert_eq!(ida_y_vuelta(&error), error);
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_wire_form() {
+        let mut campos = FieldErrors::new();
+        campos.push(Field::Correo, ValidationError::EmailDomain);
+        assert_eq!(
+            serde_json::to_value(ApiError::Campos { campos }).unwrap(),
+            json!({"error": "campos", "campos": [{
+                "field": "correo",
+                "code": "email.domain",
+                "message": ValidationError::EmailDomain.message(),
+            }]})
+        );
+        assert_eq!(
+            serde_json::to_value(ApiError::Limite { segundos: 60 }).unwrap(),
+            json!({"error": "limite", "segundos": 60})
+        );
+        for error in todos_los_errores() {
+            let escrito = serde_json::to_value(&error).unwrap();
+            assert_eq!(escrito["error"], error.codigo());
+        }
+    }
+
+    #[test]
+    fn answers_read_back_as_written() {
+        let encontrado = UsuarioEncontrado {
+            usuario: "Agente_01".into(),
+        };
+        assert_eq!(ida_y_vuelta(&encontrado), encontrado);
+        let solicitado = ReinicioSolicitado {
+            correo: "m***@example.com".into(),
+            vigencia_minutos: 30,
+            vence: "28/11/2026 a las 14:35".into(),
+        };
+        assert_eq!(ida_y_vuelta(&solicitado), solicitado);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_order_does_not_matter() {
+        let leido: ReinicioSolicitado = serde_json::from_value(json!({
+            "vence": "hoy", "nuevo": [1, 2.5, null], "vigencia_minutos": 15, "correo": "a***@b.ec"
+        }))
+        .unwrap();
+        assert_eq!(leido.vigencia_minutos, 15);
+        let leido: ApiError =
+            serde_json::from_value(json!({"segundos": 5, "error": "limite", "x": {}})).unwrap();
+        assert_eq!(leido, ApiError::Limite { segundos: 5 });
+    }
+
+    #[test]
+    fn malformed_answers_are_refused() {
+        let malos_errores = [
+            json!(null),
+            json!([]),
+            json!("interno"),
+            json!({}),
+            json!({"error": 1}),
+            json!({"error": "otro"}),
+            json!({"error": "limite"}),
+            json!({"error": "limite", "segundos": -1}),
+            json!({"error": "limite", "segundos": 1.5}),
+            json!({"error": "limite", "segundos": "60"}),
+            json!({"error": "campos"}),
+            json!({"error": "campos", "campos": {}}),
+            json!({"error": "campos", "campos": [{"field": "correo"}]}),
+            json!({"error": "campos", "campos": [{"field": "nada", "code": "email.domain"}]}),
+            json!({"error": "campos", "campos": [{"field": "correo", "code": "nada"}]}),
+            json!({"error": "campos", "campos": [7]}),
+        ];
+        for malo in malos_errores {
+            assert!(
+                serde_json::from_value::<ApiError>(malo.clone()).is_err(),
+                "{malo}"
+            );
+        }
+        for malo in [
+            json!({}),
+            json!({"usuario": 5}),
+            json!({"usuario": null}),
+            json!(["x"]),
+        ] {
+            assert!(
+                serde_json::from_value::<UsuarioEncontrado>(malo.clone()).is_err(),
+                "{malo}"
+            );
+        }
+        for malo in [
+            json!({"correo": "a", "vence": "b"}),
+            json!({"correo": "a", "vence": "b", "vigencia_minutos": 5_000_000_000u64}),
+            json!({"correo": 1, "vence": "b", "vigencia_minutos": 5}),
+            json!({"correo": "a", "vigencia_minutos": 5}),
+        ] {
+            assert!(
+                serde_json::from_value::<ReinicioSolicitado>(malo.clone()).is_err(),
+                "{malo}"
+            );
+        }
+        assert!(serde_json::from_str::<ApiError>("{\"error\":").is_err());
     }
 }
