@@ -5,16 +5,19 @@
 //! is a trait so that this crate, which is also compiled to WASM, never sees the database.
 //!
 //! Endpoints (stable, JSON in and out): `POST /api/buscar_id`, `POST /api/solicitar_reinicio`.
+//! The browser reads the answers with [`crate::lectura`].
 
 use leptos::{
     prelude::*,
     server_fn::{
-        codec::{Json, JsonEncoding},
+        codec::Json,
         error::{FromServerFnError, ServerFnErrorErr},
     },
 };
-use serde::{Deserialize, Serialize};
-use validation::{BusquedaIdInput, FieldErrors, ReinicioClaveInput};
+use serde::Serialize;
+use validation::{BusquedaIdInput, Field, FieldErrors, ReinicioClaveInput, ValidationError};
+
+use crate::lectura::{JsonLeido, LecturaJson, Leible, Objeto};
 
 /// The message for every miss: unknown data, a pending registration and a disabled one alike, so
 /// that nobody can learn from the answer whether someone is registered.
@@ -69,7 +72,7 @@ impl ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+    type Encoder = LecturaJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let error = match value {
@@ -117,44 +120,11 @@ impl Serialize for ApiError {
     }
 }
 
-impl<'de> Deserialize<'de> for ApiError {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
-        let codigo = objeto.texto("error")?;
-        let error = [
-            ApiError::SinCoincidencia,
-            ApiError::Solicitud,
-            ApiError::Interno,
-        ]
-        .into_iter()
-        .find(|e| e.codigo() == codigo);
-        match (codigo.as_str(), error) {
-            (_, Some(error)) => Ok(error),
-            ("campos", _) => Ok(ApiError::Campos {
-                campos: objeto.errores_de_campo("campos")?,
-            }),
-            ("limite", _) => Ok(ApiError::Limite {
-                segundos: objeto.entero("segundos")?,
-            }),
-            _ => Err(serde::de::Error::custom("código de error desconocido")),
-        }
-    }
-}
-
 /// "Buscar ID" found the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsuarioEncontrado {
     /// The ID usuario as its owner chose it.
     pub usuario: String,
-}
-
-impl<'de> Deserialize<'de> for UsuarioEncontrado {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
-        Ok(UsuarioEncontrado {
-            usuario: objeto.texto("usuario")?,
-        })
-    }
 }
 
 /// The reset request was taken. If the data match an approved registration the temporary password
@@ -170,86 +140,54 @@ pub struct ReinicioSolicitado {
     pub vence: String,
 }
 
-impl<'de> Deserialize<'de> for ReinicioSolicitado {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut objeto = lectura::Objeto::<D::Error>::leer(deserializer)?;
-        Ok(ReinicioSolicitado {
+impl Leible for ApiError {
+    fn leer(objeto: &Objeto) -> Option<Self> {
+        let codigo = objeto.texto("error")?;
+        let sin_datos = [
+            ApiError::SinCoincidencia,
+            ApiError::Solicitud,
+            ApiError::Interno,
+        ];
+        if let Some(error) = sin_datos.into_iter().find(|e| e.codigo() == codigo) {
+            return Some(error);
+        }
+        match codigo.as_str() {
+            "campos" => {
+                let mut campos = FieldErrors::new();
+                for error in objeto.lista("campos")? {
+                    let campo = Field::from_name(&error.texto("field")?)?;
+                    campos.push(campo, ValidationError::from_code(&error.texto("code")?)?);
+                }
+                Some(ApiError::Campos { campos })
+            }
+            "limite" => Some(ApiError::Limite {
+                segundos: objeto.entero("segundos")?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Leible for UsuarioEncontrado {
+    fn leer(objeto: &Objeto) -> Option<Self> {
+        Some(UsuarioEncontrado {
+            usuario: objeto.texto("usuario")?,
+        })
+    }
+}
+
+impl Leible for ReinicioSolicitado {
+    fn leer(objeto: &Objeto) -> Option<Self> {
+        Some(ReinicioSolicitado {
             correo: objeto.texto("correo")?,
-            vigencia_minutos: objeto
-                .entero("vigencia_minutos")?
-                .try_into()
-                .map_err(|_| serde::de::Error::custom("vigencia_minutos fuera de rango"))?,
+            vigencia_minutos: objeto.entero("vigencia_minutos")?.try_into().ok()?,
             vence: objeto.texto("vence")?,
         })
     }
 }
 
-mod lectura {
-    //! How the browser reads the answers: the JSON into a [`serde_json::Value`], then each field
-    //! by hand. Deriving `Deserialize` would be shorter, but every derived visitor can fail with
-    //! "invalid type: floating point `1.5`, expected …", and formatting that message pulls
-    //! float printing, escaped strings and Unicode tables into the WASM: 13 KB of the gzipped
-    //! bundle, for three small objects. Reading a `Value` never fails that way.
-
-    use std::marker::PhantomData;
-
-    use serde::{Deserialize, Deserializer, de::Error};
-    use serde_json::{Map, Value};
-    use validation::{Field, FieldErrors, ValidationError};
-
-    pub(super) struct Objeto<E> {
-        campos: Map<String, Value>,
-        error: PhantomData<E>,
-    }
-
-    impl<E: Error> Objeto<E> {
-        pub(super) fn leer<'de, D: Deserializer<'de, Error = E>>(d: D) -> Result<Self, E> {
-            match Value::deserialize(d)? {
-                Value::Object(campos) => Ok(Objeto {
-                    campos,
-                    error: PhantomData,
-                }),
-                _ => Err(E::custom("se esperaba un objeto JSON")),
-            }
-        }
-
-        pub(super) fn texto(&mut self, nombre: &'static str) -> Result<String, E> {
-            match self.campos.remove(nombre) {
-                Some(Value::String(texto)) => Ok(texto),
-                _ => Err(E::custom(nombre)),
-            }
-        }
-
-        pub(super) fn entero(&self, nombre: &'static str) -> Result<u64, E> {
-            self.campos
-                .get(nombre)
-                .and_then(Value::as_u64)
-                .ok_or_else(|| E::custom(nombre))
-        }
-
-        /// `[{"field": "correo", "code": "email.format", "message": "…"}, …]`, as
-        /// [`FieldErrors`] serialises itself.
-        pub(super) fn errores_de_campo(&mut self, nombre: &'static str) -> Result<FieldErrors, E> {
-            let Some(Value::Array(lista)) = self.campos.remove(nombre) else {
-                return Err(E::custom(nombre));
-            };
-            let mut errores = FieldErrors::new();
-            for elemento in lista {
-                let leido = elemento.as_object().and_then(|o| {
-                    let campo = Field::from_name(o.get("field")?.as_str()?)?;
-                    let error = ValidationError::from_code(o.get("code")?.as_str()?)?;
-                    Some((campo, error))
-                });
-                let (campo, error) = leido.ok_or_else(|| E::custom(nombre))?;
-                errores.push(campo, error);
-            }
-            Ok(errores)
-        }
-    }
-}
-
 /// "Buscar ID": the ID usuario of the approved registration matching the form.
-#[server(prefix = "/api", endpoint = "buscar_id", input = Json, output = Json)]
+#[server(prefix = "/api", endpoint = "buscar_id", input = Json, output = JsonLeido)]
 pub async fn buscar_id(
     #[server(flatten)] datos: BusquedaIdInput,
 ) -> Result<UsuarioEncontrado, ApiError> {
@@ -262,7 +200,7 @@ pub async fn buscar_id(
 }
 
 /// "Recibir la clave por e-mail": queue a temporary password for the matching account.
-#[server(prefix = "/api", endpoint = "solicitar_reinicio", input = Json, output = Json)]
+#[server(prefix = "/api", endpoint = "solicitar_reinicio", input = Json, output = JsonLeido)]
 pub async fn solicitar_reinicio(
     #[server(flatten)] datos: ReinicioClaveInput,
 ) -> Result<ReinicioSolicitado, ApiError> {
@@ -342,19 +280,23 @@ pub mod ssr {
 
 #[cfg(test)]
 mod tests {
-    //! The browser reads the answers by hand (see `lectura`): each must read back exactly what
-    //! the server writes, and refuse what it does not.
+    //! Each answer must read back exactly what the server writes, through the codec the server
+    //! functions use, and be refused when it is not that.
 
-    use serde_json::json;
+    use leptos::server_fn::{Bytes, Decodes, Encodes};
+    use serde_json::{Value, json};
     use validation::{Field, FieldErrors, ValidationError};
 
     use super::{ApiError, ReinicioSolicitado, UsuarioEncontrado};
+    use crate::lectura::{LecturaJson, Leible};
 
-    fn ida_y_vuelta<T>(valor: &T) -> T
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned,
-    {
-        serde_json::from_slice(&serde_json::to_vec(valor).unwrap()).unwrap()
+    fn ida_y_vuelta<T: serde::Serialize + Leible>(valor: &T) -> T {
+        let bytes = <LecturaJson as Encodes<T>>::encode(valor).unwrap();
+        <LecturaJson as Decodes<T>>::decode(bytes).unwrap()
+    }
+
+    fn leer<T: Leible>(json: &Value) -> Option<T> {
+        <LecturaJson as Decodes<T>>::decode(Bytes::from(json.to_string())).ok()
     }
 
     fn todos_los_errores() -> Vec<ApiError> {
@@ -418,13 +360,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored_and_order_does_not_matter() {
-        let leido: ReinicioSolicitado = serde_json::from_value(json!({
+        let leido: ReinicioSolicitado = leer(&json!({
             "vence": "hoy", "nuevo": [1, 2.5, null], "vigencia_minutos": 15, "correo": "a***@b.ec"
         }))
         .unwrap();
         assert_eq!(leido.vigencia_minutos, 15);
-        let leido: ApiError =
-            serde_json::from_value(json!({"segundos": 5, "error": "limite", "x": {}})).unwrap();
+        let leido: ApiError = leer(&json!({"segundos": 5, "error": "limite", "x": {}})).unwrap();
         assert_eq!(leido, ApiError::Limite { segundos: 5 });
     }
 
@@ -441,18 +382,17 @@ mod tests {
             json!({"error": "limite", "segundos": -1}),
             json!({"error": "limite", "segundos": 1.5}),
             json!({"error": "limite", "segundos": "60"}),
+            json!({"error": "limite", "segundos": 9_007_199_254_740_992u64}),
             json!({"error": "campos"}),
             json!({"error": "campos", "campos": {}}),
             json!({"error": "campos", "campos": [{"field": "correo"}]}),
             json!({"error": "campos", "campos": [{"field": "nada", "code": "email.domain"}]}),
             json!({"error": "campos", "campos": [{"field": "correo", "code": "nada"}]}),
             json!({"error": "campos", "campos": [7]}),
+            json!({"error": "campos", "campos": [[]]}),
         ];
         for malo in malos_errores {
-            assert!(
-                serde_json::from_value::<ApiError>(malo.clone()).is_err(),
-                "{malo}"
-            );
+            assert_eq!(leer::<ApiError>(&malo), None, "{malo}");
         }
         for malo in [
             json!({}),
@@ -460,10 +400,7 @@ mod tests {
             json!({"usuario": null}),
             json!(["x"]),
         ] {
-            assert!(
-                serde_json::from_value::<UsuarioEncontrado>(malo.clone()).is_err(),
-                "{malo}"
-            );
+            assert_eq!(leer::<UsuarioEncontrado>(&malo), None, "{malo}");
         }
         for malo in [
             json!({"correo": "a", "vence": "b"}),
@@ -471,11 +408,20 @@ mod tests {
             json!({"correo": 1, "vence": "b", "vigencia_minutos": 5}),
             json!({"correo": "a", "vigencia_minutos": 5}),
         ] {
-            assert!(
-                serde_json::from_value::<ReinicioSolicitado>(malo.clone()).is_err(),
-                "{malo}"
-            );
+            assert_eq!(leer::<ReinicioSolicitado>(&malo), None, "{malo}");
         }
-        assert!(serde_json::from_str::<ApiError>("{\"error\":").is_err());
+        for texto in ["{\"error\":", "", "\u{0}", "{\"error\": \"interno\"} x"] {
+            let leido = <LecturaJson as Decodes<ApiError>>::decode(Bytes::from(texto));
+            assert!(leido.is_err(), "{texto:?}");
+        }
+    }
+
+    /// Most likely a page older than the server it talks to: reloading it is the fix.
+    #[test]
+    fn an_unreadable_answer_asks_to_reload() {
+        use leptos::server_fn::error::FromServerFnError;
+        let error = ApiError::de(Bytes::from("<html>"));
+        assert_eq!(error, ApiError::Solicitud);
+        assert!(error.to_string().contains("Recargue la página"));
     }
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cuenta;
 pub mod estado;
+pub mod lectura;
 pub mod pagina;
 
 use leptos::prelude::*;
