@@ -61,13 +61,15 @@ struct Formulario {
 
 impl Formulario {
     fn error_de(self, campo: Field, entrada: Entrada) -> Signal<Option<ValidationError>> {
-        Signal::derive(move || {
-            let valor = entrada.valor.get();
-            let propio = (self.enviado.get() || entrada.tocado.get())
-                .then(|| self.errores.with(|e| e.get(campo)))
-                .flatten();
-            propio.or_else(|| self.servidor.para(campo, &valor))
-        })
+        Signal::derive(move || self.error_actual(campo, entrada))
+    }
+
+    /// The error shown now (tracked): read inside a reactive computation.
+    fn error_actual(self, campo: Field, entrada: Entrada) -> Option<ValidationError> {
+        let propio = (self.enviado.get() || entrada.tocado.get())
+            .then(|| self.errores.with(|e| e.get(campo)))
+            .flatten();
+        propio.or_else(|| entrada.valor.with(|valor| self.servidor.para(campo, valor)))
     }
 
     /// The error summary's entries: (element id, field, error), in form order.
@@ -79,7 +81,8 @@ impl Formulario {
             campos
                 .iter()
                 .filter_map(|&(campo, entrada, id)| {
-                    self.error_de(campo, entrada).get().map(|e| (id, campo, e))
+                    // Read directly: a derived signal made here would be a new node per run.
+                    self.error_actual(campo, entrada).map(|e| (id, campo, e))
                 })
                 .collect()
         })
