@@ -8,7 +8,9 @@ Usage: wasm-top.py FILE.wasm [N] [--forbid CRATE,CRATE…]
   those crates is in the module.
 
 Needs a module that still has its `name` section: the one cargo builds, before wasm-bindgen and
-wasm-opt strip it ($CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/frontend.wasm, where cargo-leptos builds it).
+wasm-opt strip it, or better that one passed through `wasm-bindgen --keep-debug` and
+`wasm-opt -Oz -g`, which is what the browser gets with its names kept (scripts/budgets.sh does
+this).
 """
 import re
 import sys
@@ -95,9 +97,14 @@ def function_names(payload):
     return names
 
 
+PRIMITIVES = {"str", "char", "bool", "f32", "f64", "u8", "u16", "u32", "u64", "u128", "usize",
+              "i8", "i16", "i32", "i64", "i128", "isize"}
+
+
 def demangle_crate(name):
-    """The crate a (legacy or v0 mangled, or plain) symbol belongs to; generics count for the
-    crate that owns the function, as twiggy's 'top' does."""
+    """The crate a function belongs to, from a mangled (legacy or v0) or demangled name; a
+    generic impl (`<T as tachys::…>`) counts for the crate of the trait, methods of primitive
+    types for core."""
     m = re.match(r"_ZN(\d+)", name)
     if m:
         n = int(m.group(1))
@@ -110,9 +117,20 @@ def demangle_crate(name):
     m = re.match(r"_R.*?C(?:s[0-9a-zA-Z_]*_)?(\d+)([A-Za-z_][A-Za-z0-9_]*)", name)
     if m:
         return m.group(2)[: int(m.group(1))]
-    if "::" in name:
-        return name.lstrip("<").split("::")[0]
-    return name.split("(")[0] if name else "?"
+    # Demangled (wasm-opt -g keeps these): `<T as tachys::…>`, `core[1a2b]::fmt`, `<str>::f`.
+    rest = name.lstrip("<&").removeprefix("mut ").lstrip("&")
+    generic = re.match(r"[A-Z][A-Za-z0-9]* as &?(?:mut )?", rest)
+    if generic:
+        rest = rest[generic.end() :]
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", rest)
+    if not m or "[" in name[:1]:
+        return "?"
+    crate = m.group(0)
+    if crate in PRIMITIVES:
+        return "core"
+    if crate in ("func", "code"):
+        return "?"
+    return crate
 
 
 def main():
