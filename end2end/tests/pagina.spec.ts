@@ -142,6 +142,52 @@ test.describe('with JavaScript', () => {
     expect(correo.html).toContain(claveTemporal(correo));
   });
 
+  // The browser reads the answers with its own JSON parser (app::lectura). The server's answers
+  // of these kinds are hard to provoke from a valid form, so they are played back here.
+  test.describe('answers the page reads', () => {
+    const responder = async (page: Page, status: number, body: string) => {
+      await page.route('**/api/buscar_id', (route) =>
+        route.fulfill({ status, contentType: 'application/json', body }),
+      );
+      await abrirInteractiva(page);
+      await page.selectOption('#b-clasificacion', 'representante_legal');
+      await page.fill('#b-ruc_empresa', '0993370026001');
+      await page.fill('#b-identificacion', '0926687856');
+      await busqueda(page).getByRole('button', { name: 'Buscar ID' }).click();
+    };
+
+    test('field errors from the server show at their field', async ({ page }) => {
+      await responder(
+        page,
+        422,
+        JSON.stringify({
+          error: 'campos',
+          campos: [{ field: 'identificacion', code: 'cedula.check_digit', message: 'x' }],
+        }),
+      );
+      // The message is the crate's, looked up by code: not the one in the answer.
+      await expect(page.locator('#b-identificacion-error')).toContainText(
+        'El número de cédula no es válido',
+      );
+      await expect(page.locator('#b-identificacion')).toHaveAttribute('aria-invalid', 'true');
+    });
+
+    test('a limit says in how many minutes to try again', async ({ page }) => {
+      await responder(page, 429, '{"segundos": 61, "error": "limite"}');
+      await expect(busqueda(page).getByRole('alert')).toContainText('intente de nuevo en 2 minuto(s)');
+    });
+
+    test('an unreadable answer asks to reload the page', async ({ page }) => {
+      await responder(page, 200, '<html>proxy</html>');
+      await expect(busqueda(page).getByRole('alert')).toContainText('Recargue la página');
+    });
+
+    test('a found ID with extra fields still reads', async ({ page }) => {
+      await responder(page, 200, '{"nuevo": [1.5, null], "usuario": "otro.id"}');
+      await expect(page.getByTestId('id-usuario')).toHaveText('otro.id');
+    });
+  });
+
   test('a miss shows the uniform message', async ({ page }) => {
     await abrirInteractiva(page);
     await page.selectOption('#b-clasificacion', 'perito');
