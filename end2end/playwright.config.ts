@@ -7,11 +7,13 @@
 // browser download cannot run here.
 import { defineConfig, devices } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const workspace = resolve(__dirname, '..');
+// Debian's Chromium and its flags, shared with the benchmark (bench/bench.mjs).
+const chromiumLaunch = JSON.parse(readFileSync(join(__dirname, 'support', 'chromium.json'), 'utf8'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(workspace, 'target');
 
 // The config is evaluated again in every worker; the environment carries the first choice over.
@@ -50,19 +52,7 @@ export default defineConfig({
       testIgnore: /carga\.spec\.ts/,
       use: {
         ...devices['Desktop Chrome'],
-        launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-        },
+        launchOptions: chromiumLaunch,
       },
     },
     // The load test, alone, once the browser tests are done.

@@ -142,29 +142,33 @@ pub struct ReinicioSolicitado {
 
 impl Leible for ApiError {
     fn leer(objeto: &Objeto) -> Option<Self> {
+        // Every variant once, with empty data: the code picks one, `codigo` is the only table.
         let codigo = objeto.texto("error")?;
-        let sin_datos = [
+        let variante = [
+            ApiError::Campos {
+                campos: FieldErrors::new(),
+            },
             ApiError::SinCoincidencia,
+            ApiError::Limite { segundos: 0 },
             ApiError::Solicitud,
             ApiError::Interno,
-        ];
-        if let Some(error) = sin_datos.into_iter().find(|e| e.codigo() == codigo) {
-            return Some(error);
-        }
-        match codigo.as_str() {
-            "campos" => {
+        ]
+        .into_iter()
+        .find(|e| e.codigo() == codigo)?;
+        Some(match variante {
+            ApiError::Campos { .. } => {
                 let mut campos = FieldErrors::new();
                 for error in objeto.lista("campos")? {
                     let campo = Field::from_name(&error.texto("field")?)?;
                     campos.push(campo, ValidationError::from_code(&error.texto("code")?)?);
                 }
-                Some(ApiError::Campos { campos })
+                ApiError::Campos { campos }
             }
-            "limite" => Some(ApiError::Limite {
+            ApiError::Limite { .. } => ApiError::Limite {
                 segundos: objeto.entero("segundos")?,
-            }),
-            _ => None,
-        }
+            },
+            sin_datos => sin_datos,
+        })
     }
 }
 

@@ -49,17 +49,8 @@ const serverBin = process.env.BENCH_SERVER_BIN || join(targetDir, 'release', 'se
 const siteRoot = process.env.BENCH_SITE_ROOT || join(repo, 'target', 'site');
 const pgUrl = process.env.BENCH_POSTGRES_URL || process.env.TEST_POSTGRES_URL || '';
 const seconds = Number(process.env.BENCH_SECONDS || 10);
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+// Debian's Chromium and its flags, as the browser tests launch it.
+const chromiumLaunch = JSON.parse(readFileSync(join(here, '..', 'support', 'chromium.json'), 'utf8'));
 // High enough that no rate limit answers 429 in the middle of a measurement.
 const SIN_LIMITE = '1000000000';
 
@@ -1131,8 +1122,7 @@ async function main() {
 
   if (want('campos') || want('arranque')) {
     const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: chromiumArgs,
+      ...chromiumLaunch,
       // Our own handlers clean up; Playwright still closes its browsers when the process exits.
       handleSIGINT: false,
       handleSIGTERM: false,
