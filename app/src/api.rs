@@ -40,6 +40,13 @@ pub enum ApiError {
         segundos.div_ceil(60)
     )]
     Limite { segundos: u64 },
+    /// Too many requests from this client address, whatever they ask for (HTTP 429 with
+    /// `Retry-After`).
+    #[error(
+        "Se hicieron demasiadas solicitudes desde su conexión. Por seguridad, intente de nuevo en {} minuto(s).",
+        segundos.div_ceil(60)
+    )]
+    LimiteDireccion { segundos: u64 },
     /// The request itself is unreadable: not JSON, wrong content type, too large (HTTP 400).
     #[error("La solicitud no se pudo leer. Recargue la página e intente de nuevo.")]
     Solicitud,
@@ -55,6 +62,7 @@ impl ApiError {
             ApiError::Campos { .. } => "campos",
             ApiError::SinCoincidencia => "sin_coincidencia",
             ApiError::Limite { .. } => "limite",
+            ApiError::LimiteDireccion { .. } => "limite_direccion",
             ApiError::Solicitud => "solicitud",
             ApiError::Interno => "interno",
         }
@@ -64,7 +72,7 @@ impl ApiError {
         match self {
             ApiError::Campos { .. } => 422,
             ApiError::SinCoincidencia => 404,
-            ApiError::Limite { .. } => 429,
+            ApiError::Limite { .. } | ApiError::LimiteDireccion { .. } => 429,
             ApiError::Solicitud => 400,
             ApiError::Interno => 503,
         }
@@ -93,7 +101,7 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 fn set_status(error: &ApiError) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let ApiError::Limite { segundos } = error {
+        if let ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } = error {
             response.insert_header(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from(*segundos),
@@ -113,7 +121,9 @@ impl Serialize for ApiError {
         mapa.serialize_entry("error", self.codigo())?;
         match self {
             ApiError::Campos { campos } => mapa.serialize_entry("campos", campos)?,
-            ApiError::Limite { segundos } => mapa.serialize_entry("segundos", segundos)?,
+            ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } => {
+                mapa.serialize_entry("segundos", segundos)?
+            }
             _ => {}
         }
         mapa.end()
@@ -150,6 +160,7 @@ impl Leible for ApiError {
             },
             ApiError::SinCoincidencia,
             ApiError::Limite { segundos: 0 },
+            ApiError::LimiteDireccion { segundos: 0 },
             ApiError::Solicitud,
             ApiError::Interno,
         ]
@@ -165,6 +176,9 @@ impl Leible for ApiError {
                 ApiError::Campos { campos }
             }
             ApiError::Limite { .. } => ApiError::Limite {
+                segundos: objeto.entero("segundos")?,
+            },
+            ApiError::LimiteDireccion { .. } => ApiError::LimiteDireccion {
                 segundos: objeto.entero("segundos")?,
             },
             sin_datos => sin_datos,
@@ -314,6 +328,7 @@ mod tests {
             },
             ApiError::SinCoincidencia,
             ApiError::Limite { segundos: 3_599 },
+            ApiError::LimiteDireccion { segundos: 61 },
             ApiError::Solicitud,
             ApiError::Interno,
         ]

@@ -317,8 +317,14 @@ pub fn PaginaClaveActualizada() -> impl IntoView {
     }
 }
 
+/// The signed-in page, with the voluntary change of password. It is rendered by the server only
+/// (no live checks; the server checks with the same crate): unlike the forced change, it asks for
+/// the current password, so that a session left open elsewhere cannot take the account over.
 #[component]
 pub fn PaginaCuenta() -> impl IntoView {
+    let e = estado();
+    let error_clave = e.errores.get(Field::Clave);
+    let error_confirmacion = e.errores.get(Field::Confirmacion);
     view! {
         <main class="pagina">
             <Encabezado titulo="Sesión iniciada" />
@@ -326,6 +332,41 @@ pub fn PaginaCuenta() -> impl IntoView {
                 <h2 id="titulo-sesion">"Bienvenido a ECUAPASS"</h2>
                 <p data-testid="sesion-iniciada">"Ingresó a ECUAPASS."</p>
                 <Salir />
+            </section>
+            <section class="seccion" aria-labelledby="titulo-cambio-voluntario">
+                <h2 id="titulo-cambio-voluntario">"Cambiar mi clave"</h2>
+                <Resumen errores=e.errores.clone() prefijo="v" />
+                {e.aviso.clone().map(|a| view! { <p class="aviso" role="alert">{a}</p> })}
+                <form method="post" action="/cambio-clave" novalidate>
+                    <CampoFijo
+                        id="v-clave-actual"
+                        nombre="clave_actual"
+                        etiqueta="Clave actual"
+                        tipo="password"
+                        autocomplete="current-password"
+                        valor=String::new()
+                        error=None
+                    />
+                    <CampoFijo
+                        id="v-clave"
+                        nombre="clave"
+                        etiqueta="Clave nueva"
+                        tipo="password"
+                        autocomplete="new-password"
+                        valor=String::new()
+                        error=error_clave
+                    />
+                    <CampoFijo
+                        id="v-confirmacion"
+                        nombre="confirmacion"
+                        etiqueta="Repita la clave nueva"
+                        tipo="password"
+                        autocomplete="new-password"
+                        valor=String::new()
+                        error=error_confirmacion
+                    />
+                    <button type="submit" class="boton">"Cambiar la clave"</button>
+                </form>
             </section>
         </main>
     }

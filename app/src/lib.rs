@@ -77,12 +77,10 @@ impl Pagina {
         ("/cuenta", Pagina::Cuenta),
     ];
 
-    /// The page at `ruta` (a trailing slash is ignored).
+    /// The page at exactly `ruta`. A trailing slash is another path, with no page: `/cuenta/`
+    /// must not render an account page that the server's session guard (which knows the exact
+    /// paths) never checked.
     pub fn de_ruta(ruta: &str) -> Self {
-        let ruta = match ruta.trim_end_matches('/') {
-            "" => "/",
-            r => r,
-        };
         Self::RUTAS
             .iter()
             .find(|(r, _)| *r == ruta)
@@ -133,9 +131,18 @@ mod tests {
     fn each_path_has_its_page_and_anything_else_is_not_found() {
         for (ruta, pagina) in Pagina::RUTAS {
             assert_eq!(Pagina::de_ruta(ruta), pagina);
-            assert_eq!(Pagina::de_ruta(&format!("{ruta}/")), pagina);
         }
-        for ruta in ["/no-existe", "/ingreso/x", "/Ingreso", "/api/buscar_id"] {
+        for ruta in [
+            "/no-existe",
+            "/ingreso/x",
+            "/Ingreso",
+            "/api/buscar_id",
+            "/cuenta/",
+            "/clave-actualizada/",
+            "/cambio-clave/",
+            "/ingreso/",
+            "//",
+        ] {
             assert_eq!(Pagina::de_ruta(ruta), Pagina::NoEncontrada, "{ruta}");
         }
     }

@@ -75,8 +75,24 @@ pub struct Config {
     /// belongs to the instance that claimed it before another may take it over.
     pub correo_reintento_segundos: u32,
     pub correo_reclamo_segundos: u32,
-    /// Argon2 hashes computed at once (each takes 19 MiB and one core).
+    /// Argon2 hashes computed at once (each takes 19 MiB and one core): the number of threads
+    /// of the Argon2 pool.
     pub argon2_paralelo: usize,
+    /// Argon2 jobs allowed to wait for a thread; past it, sign-ins are refused at once (503).
+    pub argon2_queue: usize,
+    /// Sign-in attempts and password changes per client address: sustained per minute, and burst.
+    pub sign_in_per_minute: u32,
+    pub sign_in_burst: u32,
+    /// The server: how long a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open), how long a request may take once its headers arrived,
+    /// how many connections may be open at once, and how long a shutdown waits for requests in
+    /// flight before closing what is left.
+    pub header_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: std::time::Duration,
+    /// Sent messages are deleted from the outbox after this many days.
+    pub sent_mail_retention_days: u32,
 }
 
 impl fmt::Debug for Config {
@@ -97,6 +113,14 @@ impl fmt::Debug for Config {
             .field("correo_reintento_segundos", &self.correo_reintento_segundos)
             .field("correo_reclamo_segundos", &self.correo_reclamo_segundos)
             .field("argon2_paralelo", &self.argon2_paralelo)
+            .field("argon2_queue", &self.argon2_queue)
+            .field("sign_in_per_minute", &self.sign_in_per_minute)
+            .field("sign_in_burst", &self.sign_in_burst)
+            .field("header_timeout", &self.header_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("sent_mail_retention_days", &self.sent_mail_retention_days)
             .finish()
     }
 }
@@ -276,7 +300,38 @@ impl Config {
                 )
             })?;
 
+        let entero = |name: &str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            let (var, raw) = get(name, &default.to_string());
+            raw.parse()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        &var,
+                        &raw,
+                        &format!("se espera un número entero de {min} a {max}"),
+                    )
+                })
+        };
+        let argon2_queue = entero("ARGON2_QUEUE", 32, 1, 100_000)? as usize;
+        let sign_in_per_minute = entero("SIGN_IN_LIMIT_PER_MINUTE", 10, 1, 1_000_000)? as u32;
+        let sign_in_burst = entero("SIGN_IN_LIMIT_BURST", 10, 1, 1_000_000)? as u32;
+        let seconds = std::time::Duration::from_secs;
+        let header_timeout = seconds(entero("HEADER_TIMEOUT_SECONDS", 10, 1, 3_600)?);
+        let request_timeout = seconds(entero("REQUEST_TIMEOUT_SECONDS", 30, 1, 3_600)?);
+        let max_connections = entero("MAX_CONNECTIONS", 1_000, 1, 1_000_000)? as usize;
+        let shutdown_grace = seconds(entero("SHUTDOWN_GRACE_SECONDS", 10, 0, 3_600)?);
+        let sent_mail_retention_days = entero("SENT_MAIL_RETENTION_DAYS", 30, 1, 3_650)? as u32;
+
         Ok(Config {
+            argon2_queue,
+            sign_in_per_minute,
+            sign_in_burst,
+            header_timeout,
+            request_timeout,
+            max_connections,
+            shutdown_grace,
+            sent_mail_retention_days,
             argon2_paralelo,
             correo_reintento_segundos,
             correo_reclamo_segundos,
@@ -397,6 +452,14 @@ mod tests {
             ("REINICIO_CORREO_REINTENTO_SEGUNDOS", "0"),
             ("REINICIO_CORREO_RECLAMO_SEGUNDOS", "1"),
             ("REINICIO_ARGON2_PARALELO", "0"),
+            ("REINICIO_ARGON2_QUEUE", "0"),
+            ("REINICIO_SIGN_IN_LIMIT_PER_MINUTE", "0"),
+            ("REINICIO_SIGN_IN_LIMIT_BURST", "x"),
+            ("REINICIO_HEADER_TIMEOUT_SECONDS", "0"),
+            ("REINICIO_REQUEST_TIMEOUT_SECONDS", "-1"),
+            ("REINICIO_MAX_CONNECTIONS", "0"),
+            ("REINICIO_SHUTDOWN_GRACE_SECONDS", "mucho"),
+            ("REINICIO_SENT_MAIL_RETENTION_DAYS", "0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -10,7 +10,7 @@ use app::{api::ssr::ClientAddr, cuenta::EstadoCuenta};
 use axum::{
     Form,
     extract::{FromRequest, Request, State},
-    http::{HeaderValue, Method, header},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,10 @@ use validation::{CambioClaveInput, Ingreso, IngresoInput};
 
 use crate::{
     http::AppState,
-    services::ingreso::{self, CambioError, IngresoError, Sesion},
+    services::{
+        ingreso::{self, CambioError, IngresoError, Sesion},
+        password::{self, HashError},
+    },
     sin_js::pagina_sin_hidratacion,
 };
 
@@ -28,6 +31,39 @@ const CREDENCIALES: &str = "El ID usuario o la clave no son correctos. Si usó u
      recuerde que sirve una sola vez y vence a la hora indicada en el correo.";
 const INTERNO: &str =
     "El servicio no está disponible en este momento. Intente de nuevo en unos minutos.";
+const OCUPADO: &str = "El servicio está atendiendo muchos ingresos en este momento. \
+     Intente de nuevo en unos segundos.";
+const CLAVE_ACTUAL: &str = "La clave actual no es correcta. Escríbala de nuevo para confirmar \
+     que es usted quien cambia la clave.";
+
+/// The sign-in quota per client address, checked before any work. `Err` holds the message and
+/// the seconds to wait.
+fn limite_ingreso(state: &AppState, client: Option<std::net::IpAddr>) -> Result<(), (String, u64)> {
+    let Some(addr) = client else { return Ok(()) };
+    state.limite_ingreso.check(addr).map_err(|segundos| {
+        tracing::warn!(%addr, "límite de ingresos por dirección alcanzado");
+        let minutos = segundos.div_ceil(60);
+        (
+            format!(
+                "Se hicieron demasiados intentos de ingreso desde su conexión. Por seguridad, \
+                 intente de nuevo en {minutos} minuto{}.",
+                if minutos == 1 { "" } else { "s" }
+            ),
+            segundos,
+        )
+    })
+}
+
+/// The page's status for a refusal that is not the form's fault, with `Retry-After`.
+fn con_estado(mut response: Response, status: StatusCode, segundos: Option<u64>) -> Response {
+    *response.status_mut() = status;
+    if let Some(segundos) = segundos {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(segundos));
+    }
+    response
+}
 
 fn token(request: &Request) -> Option<String> {
     request
@@ -68,6 +104,13 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
         usuario_escrito: input.usuario.clone(),
         ..Default::default()
     };
+    // A refusal that is not about the account: the page says why, the status says it too.
+    let mut fallo = None;
+    if let Err((aviso, segundos)) = limite_ingreso(&state, client) {
+        estado.aviso = Some(aviso);
+        let response = pagina_sin_hidratacion(&state, "/ingreso", estado).await;
+        return con_estado(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
+    }
     match Ingreso::validate(&input) {
         Err(errores) => estado.errores = errores,
         Ok(form) => match ingreso::ingresar(&state.services, &form, client).await {
@@ -87,19 +130,31 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
             Err(IngresoError::Bloqueado { minutos }) => {
                 estado.aviso = Some(format!(
                     "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {minutos} minuto{} \
-                     antes de intentar de nuevo, o solicite una clave temporal.",
+                     antes de intentar de nuevo con su clave, o solicite una clave temporal: \
+                     la clave temporal sirve aunque el ingreso con clave esté en pausa.",
                     if minutos == 1 { "" } else { "s" }
                 ))
+            }
+            Err(IngresoError::Hash(HashError::Busy)) => {
+                estado.aviso = Some(OCUPADO.to_owned());
+                fallo = Some(Some(password::BUSY_RETRY_SECONDS));
             }
             Err(error) => {
                 tracing::error!(%error, "ingreso: error interno");
                 estado.aviso = Some(INTERNO.to_owned());
+                fallo = Some(None);
             }
         },
     }
-    pagina_sin_hidratacion(&state, "/ingreso", estado).await
+    let response = pagina_sin_hidratacion(&state, "/ingreso", estado).await;
+    match fallo {
+        Some(segundos) => con_estado(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
+        None => response,
+    }
 }
 
+/// A change of password: the forced one (after a temporary password) from "Cambio de clave
+/// obligatorio", or a voluntary one from "Sesión iniciada", which must give the current password.
 pub async fn cambiar(State(state): State<AppState>, request: Request) -> Response {
     let sesion = match token(&request) {
         Some(t) => ingreso::sesion(&state.services, &t).await.ok().flatten(),
@@ -113,20 +168,44 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
         clave: campos.remove("clave").unwrap_or_default(),
         confirmacion: campos.remove("confirmacion").unwrap_or_default(),
     };
+    let actual = campos.remove("clave_actual");
+    // Each form renders again on its own page.
+    let ruta = if sesion.must_change {
+        "/cambio-clave"
+    } else {
+        "/cuenta"
+    };
     let mut estado = EstadoCuenta {
         usuario: sesion.usuario.clone(),
         identificacion: sesion.identificacion.clone(),
         ..Default::default()
     };
-    match ingreso::cambiar_clave(&state.services, &sesion, &input, client).await {
+    let mut fallo = None;
+    if let Err((aviso, segundos)) = limite_ingreso(&state, client) {
+        estado.aviso = Some(aviso);
+        let response = pagina_sin_hidratacion(&state, ruta, estado).await;
+        return con_estado(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
+    }
+    match ingreso::cambiar_clave(&state.services, &sesion, &input, actual.as_deref(), client).await
+    {
         Ok(()) => return Redirect::to("/clave-actualizada").into_response(),
         Err(CambioError::Campos(errores)) => estado.errores = errores,
+        Err(CambioError::ClaveActual) => estado.aviso = Some(CLAVE_ACTUAL.to_owned()),
+        Err(CambioError::Hash(HashError::Busy)) => {
+            estado.aviso = Some(OCUPADO.to_owned());
+            fallo = Some(Some(password::BUSY_RETRY_SECONDS));
+        }
         Err(error) => {
             tracing::error!(%error, "cambio de clave: error interno");
             estado.aviso = Some(INTERNO.to_owned());
+            fallo = Some(None);
         }
     }
-    pagina_sin_hidratacion(&state, "/cambio-clave", estado).await
+    let response = pagina_sin_hidratacion(&state, ruta, estado).await;
+    match fallo {
+        Some(segundos) => con_estado(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
+        None => response,
+    }
 }
 
 pub async fn salir(State(state): State<AppState>, request: Request) -> Response {

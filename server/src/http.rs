@@ -25,13 +25,20 @@ pub struct AppState {
     /// Session cookies get `Secure` when the public base URL is https.
     #[from_ref(skip)]
     pub secure_cookies: bool,
+    /// "Buscar ID" and reset requests per client address.
     pub limite_ip: std::sync::Arc<LimitePorDireccion>,
+    /// Sign-in attempts and password changes per client address.
+    #[from_ref(skip)]
+    pub limite_ingreso: std::sync::Arc<LimitePorDireccion>,
     #[from_ref(skip)]
     pub proxy_confiable: bool,
+    /// Longest a request may take once its headers arrived, slow clients included.
+    #[from_ref(skip)]
+    pub request_timeout: std::time::Duration,
 }
 
-/// The per-address limit on "Buscar ID" and reset requests (in memory: each instance counts
-/// its own share; the per-identity limits, in the database, are the shared ones).
+/// A per-address limit (in memory: each instance counts its own share; the per-identity limits,
+/// in the database, are the shared ones).
 pub struct LimitePorDireccion {
     limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     clock: governor::clock::DefaultClock,
@@ -63,11 +70,8 @@ impl LimitePorDireccion {
 }
 
 /// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
-/// before it is read.
+/// before it is read (sized), or as soon as it passes this size (chunked).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// Longest a request may take, slow clients included.
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     // The pages the app has (it has no router of its own: see `app::Pagina`).
@@ -85,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let backend = state.backend.clone();
     let hsts = state.secure_cookies;
+    let request_timeout = state.request_timeout;
     let app = Router::new()
         .route("/healthz", get(healthz))
         // The forms without JavaScript post to the page itself.
@@ -117,8 +122,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), client_addr))
         .layer(middleware::from_fn(same_origin_only))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
+        .layer(middleware::from_fn(cuerpo_acotado))
+        // No request holds a connection and a database slot forever: 408 after this long. Inside
+        // the security headers, so that a 408 carries them like every other answer.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
         ));
     security_headers(app, hsts)
         // Pages carry this response's CSP nonce and, behind a session, account data: never kept
@@ -140,43 +149,60 @@ pub fn router(state: AppState) -> Router {
             tower_http::compression::CompressionLayer::new()
                 .quality(tower_http::CompressionLevel::Fastest),
         )
-        // No request holds a connection and a database slot forever: 408 after this long.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// The client's address, for limits and audit: the socket's peer, or with a trusted proxy the
-/// last address in `X-Forwarded-For` (the one the proxy itself saw).
+/// last entry of `X-Forwarded-For` (the one the proxy itself wrote; every earlier entry was
+/// written by the client and proves nothing). Proxies write it as `IP`, `IP:port`, `[v6]` or
+/// `[v6]:port`; anything else is not taken, and never replaced by an earlier entry: the request
+/// then counts under the proxy's own address.
 async fn client_addr(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let forwarded = state
-        .proxy_confiable
-        .then(|| {
-            request
-                .headers()
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
-                .next_back()
-        })
-        .flatten();
+    let forwarded = if state.proxy_confiable {
+        let ultima = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .map(|v| v.to_str().ok().and_then(direccion_reenviada));
+        if let Some(None) = ultima {
+            tracing::warn!("X-Forwarded-For ilegible: se usa la dirección del proxy");
+        }
+        ultima.flatten()
+    } else {
+        None
+    };
     if let Some(addr) = forwarded.or(peer) {
         request.extensions_mut().insert(ClientAddr(addr));
     }
     next.run(request).await
 }
 
-/// "Buscar ID" and reset requests, by the API or by form: at most the configured quota per
-/// client address; past it, 429 with `Retry-After` and a Spanish message.
+/// The address in the last entry of one `X-Forwarded-For` header value.
+pub fn direccion_reenviada(valor: &str) -> Option<std::net::IpAddr> {
+    let entrada = valor.rsplit(',').next()?.trim();
+    entrada
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| entrada.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            entrada
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(std::net::IpAddr::V6)
+        })
+}
+
+/// The API's "Buscar ID" and reset requests: at most the configured quota per client address;
+/// past it, 429 with `Retry-After` and the Spanish message. (The forms posted without JavaScript
+/// check the same quota in their handlers, which render the page with the message in place.)
 async fn limite_por_direccion(
     State(state): State<AppState>,
     request: Request,
@@ -186,7 +212,7 @@ async fn limite_por_direccion(
     let limitada = request.method() == Method::POST
         && matches!(
             request.uri().path(),
-            "/" | "/api/buscar_id" | "/api/solicitar_reinicio"
+            "/api/buscar_id" | "/api/solicitar_reinicio"
         );
     let addr = request.extensions().get::<ClientAddr>().map(|c| c.0);
     let (true, Some(addr)) = (limitada, addr) else {
@@ -196,21 +222,48 @@ async fn limite_por_direccion(
         return next.run(request).await;
     };
     tracing::warn!(%addr, "límite por dirección alcanzado");
-    let error = app::api::ApiError::Limite { segundos };
-    let (content_type, body) = if request.uri().path().starts_with("/api/") {
-        (
-            "application/json",
-            serde_json::to_string(&error).unwrap_or_default(),
-        )
-    } else {
-        ("text/plain; charset=utf-8", error.to_string())
-    };
+    let error = app::api::ApiError::LimiteDireccion { segundos };
     Response::builder()
         .status(StatusCode::TOO_MANY_REQUESTS)
         .header(header::RETRY_AFTER, segundos)
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body.into())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_string(&error).unwrap_or_default().into())
         .unwrap_or_default()
+}
+
+/// Bodies are bounded whether or not they say their size: a sized one over [`MAX_BODY_BYTES`] is
+/// refused before it is read, a chunked one as soon as it passes the bound. Either way `413`.
+async fn cuerpo_acotado(request: Request, next: Next) -> Response {
+    use axum::http::header;
+    let declarado = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let demasiado = || {
+        Response::builder()
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header(header::CONNECTION, "close")
+            .body("La solicitud es demasiado grande.".into())
+            .unwrap_or_default()
+    };
+    match declarado {
+        Some(n) if n > MAX_BODY_BYTES as u64 => demasiado(),
+        Some(_) => next.run(request).await,
+        None if request.method() == axum::http::Method::GET
+            || request.method() == axum::http::Method::HEAD =>
+        {
+            next.run(request).await
+        }
+        None => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+                Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+                Err(_) => demasiado(),
+            }
+        }
+    }
 }
 
 /// The API speaks JSON. Refusing other content types also keeps cross-site pages out: a browser
@@ -356,6 +409,26 @@ async fn healthz(State(db): State<DatabaseConnection>) -> (StatusCode, &'static 
 #[cfg(test)]
 mod tests {
     use axum::http::header;
+
+    #[test]
+    fn the_forwarded_address_is_the_last_entry_in_every_form_proxies_write() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for (valor, esperado) in [
+            ("203.0.113.9", Some(ip("203.0.113.9"))),
+            ("1.1.1.1, 203.0.113.9", Some(ip("203.0.113.9"))),
+            ("1.1.1.1, 203.0.113.9:4711", Some(ip("203.0.113.9"))),
+            ("1.1.1.1,[2001:db8::7]", Some(ip("2001:db8::7"))),
+            ("1.1.1.1, [2001:db8::7]:443", Some(ip("2001:db8::7"))),
+            ("1.1.1.1, 2001:db8::7", Some(ip("2001:db8::7"))),
+            // Unreadable last entry: nothing, never the earlier (client-written) one.
+            ("1.1.1.1, unknown", None),
+            ("1.1.1.1, ", None),
+            ("1.1.1.1, _hidden", None),
+            ("1.1.1.1, 203.0.113.9:notaport", None),
+        ] {
+            assert_eq!(super::direccion_reenviada(valor), esperado, "{valor}");
+        }
+    }
     use tower::ServiceExt;
 
     use super::*;

@@ -14,6 +14,7 @@ pub mod http;
 pub mod mail;
 pub mod registrations;
 pub mod seed;
+pub mod serve;
 pub mod services;
 pub mod sin_js;
 
@@ -69,11 +70,12 @@ pub struct Running {
     listener: TcpListener,
     app: axum::Router,
     worker: services::outbox::Worker<mail::LettreMailer>,
+    connections: serve::Settings,
+    sent_mail_retention_days: u32,
 }
 
 /// Connects to the database, migrates, binds the port. Returns once requests can be accepted.
 pub async fn start(config: &config::Config) -> Result<Running, StartError> {
-    services::password::set_parallelism(config.argon2_paralelo);
     let db = db::connect_and_migrate(&config.database_url).await?;
     let mailer = mail::LettreMailer::from_config(&config.mail)?;
     let composer = mail::Composer::new(&config.mail_from, &config.public_base_url)?;
@@ -92,6 +94,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: config.reset_ttl_minutes,
         limites: config.limites,
+        argon2: services::password::Argon2Pool::new(config.argon2_paralelo, config.argon2_queue),
     };
     let worker = services::outbox::Worker {
         db: db.clone(),
@@ -110,15 +113,22 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         config.limite_ip_por_minuto,
         config.limite_ip_rafaga,
     ));
-    // Forget idle addresses now and then, so the table follows current traffic.
-    let olvido = Arc::downgrade(&limite_ip);
+    let limite_ingreso = Arc::new(http::LimitePorDireccion::new(
+        config.sign_in_per_minute,
+        config.sign_in_burst,
+    ));
+    // Forget idle addresses now and then, so the tables follow current traffic.
+    let olvido = (Arc::downgrade(&limite_ip), Arc::downgrade(&limite_ingreso));
     tokio::spawn(async move {
         let mut cada = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             cada.tick().await;
-            match olvido.upgrade() {
-                Some(l) => l.olvidar_inactivas(),
-                None => break,
+            match (olvido.0.upgrade(), olvido.1.upgrade()) {
+                (Some(a), Some(b)) => {
+                    a.olvidar_inactivas();
+                    b.olvidar_inactivas();
+                }
+                _ => break,
             }
         }
     });
@@ -129,7 +139,9 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         services: services.clone(),
         secure_cookies: config.public_base_url.scheme() == "https",
         limite_ip: limite_ip.clone(),
+        limite_ingreso,
         proxy_confiable: config.proxy_confiable,
+        request_timeout: config.request_timeout,
     });
     Ok(Running {
         addr,
@@ -137,28 +149,35 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         listener,
         app,
         worker,
+        connections: serve::Settings {
+            header_timeout: config.header_timeout,
+            max_connections: config.max_connections,
+            shutdown_grace: config.shutdown_grace,
+        },
+        sent_mail_retention_days: config.sent_mail_retention_days,
     })
 }
 
 impl Running {
-    /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
-    /// outbox worker after its current message (what it has not sent stays queued).
+    /// Serves until `shutdown` completes, then lets requests in flight finish (for at most the
+    /// shutdown grace) and stops the outbox worker after its current message (what it has not
+    /// sent stays queued).
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(self.worker.run(worker_stop));
-        let served = axum::serve(
-            self.listener,
-            self.app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve);
+        let cleanup = services::cleanup::spawn(
+            self.services.db.clone(),
+            self.services.clock.clone(),
+            self.sent_mail_retention_days,
+        );
+        serve::connections(self.listener, self.app, self.connections, shutdown).await;
+        cleanup.abort();
         let _ = stop_worker.send(true);
         let _ = worker.await;
-        served
+        Ok(())
     }
 }
 

@@ -155,12 +155,13 @@ impl Composer {
             .parse()
             .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
         let vence = hora_ecuador(expires_at_ms);
-        let clave = secret.expose();
+        let clave = secret.grouped();
         let url = &self.sign_in_url;
         let text = format!(
             "Estimado usuario de ECUAPASS:\n\n\
              Recibimos una solicitud de reinicio de clave para el ID usuario {usuario}.\n\n\
-             Su clave temporal es: {clave}\n\n\
+             Su clave temporal es: {clave}\n\
+             (puede escribirla con o sin los guiones)\n\n\
              Es válida hasta el {vence} (hora de Ecuador) y sirve una sola vez. Al ingresar con \
              ella en {url} el sistema le pedirá elegir una clave nueva.\n\n\
              Su clave anterior sigue funcionando mientras no use esta.\n\n\
@@ -175,6 +176,7 @@ impl Composer {
              <p>Recibimos una solicitud de reinicio de clave para el ID usuario <strong>{usuario}</strong>.</p>\
              <p>Su clave temporal es:</p>\
              <p style=\"font-size:1.4em;font-family:monospace;letter-spacing:.1em\">{clave}</p>\
+             <p>Puede escribirla con o sin los guiones.</p>\
              <p>Es válida hasta el <strong>{vence}</strong> (hora de Ecuador) y sirve una sola vez. \
              Al <a href=\"{url}\">ingresar a ECUAPASS</a> con ella, el sistema le pedirá elegir una clave nueva.</p>\
              <p>Su clave anterior sigue funcionando mientras no use esta.</p>\

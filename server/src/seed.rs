@@ -35,7 +35,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     use crate::entities::{credential, registration};
     let rows = demo_rows()?;
     let inserted = registrations::insert_missing(db, &rows).await?;
-    let hash = crate::services::password::hash(CLAVE_DEMO.to_owned())
+    let hash = crate::services::password::hash_offline(CLAVE_DEMO.to_owned())
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;

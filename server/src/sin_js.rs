@@ -34,7 +34,16 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
     let mut estado = EstadoInicial::default();
     // A failure on our side or a limit is also said by the status, for proxies and monitors.
     let mut fallo = None;
-    match campo("accion").as_str() {
+    let accion = campo("accion");
+    // Every post counts against the client address's quota, as the API's requests do; past it
+    // the page answers with the message in the section that was sent and the values kept.
+    let limitada = client
+        .and_then(|addr| state.limite_ip.check(addr).err())
+        .map(|segundos| ApiError::LimiteDireccion { segundos });
+    if limitada.is_some() {
+        tracing::warn!("límite por dirección alcanzado (formulario sin JavaScript)");
+    }
+    match accion.as_str() {
         ACCION_BUSCAR => {
             let datos = BusquedaIdInput {
                 clasificacion: campo("clasificacion"),
@@ -43,6 +52,10 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
                 identificacion: campo("identificacion"),
             };
             match BusquedaId::validate(&datos) {
+                _ if limitada.is_some() => {
+                    estado.aviso_busqueda = limitada.as_ref().map(ToString::to_string);
+                    fallo = limitada;
+                }
                 Err(errores) => estado.errores_busqueda = errores,
                 Ok(form) => match backend.buscar_id(form, client).await {
                     Ok(encontrado) => {
@@ -65,6 +78,10 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
                 correo: campo("correo"),
             };
             match ReinicioClave::validate(&datos) {
+                _ if limitada.is_some() => {
+                    estado.aviso_reinicio = limitada.as_ref().map(ToString::to_string);
+                    fallo = limitada;
+                }
                 Err(errores) => estado.errores_reinicio = errores,
                 // First the question ("¿Desea …?"); only its "Sí" sends.
                 Ok(_) if accion == ACCION_REINICIAR => estado.confirmar = true,
@@ -83,11 +100,14 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
 
     let mut response = pagina_sin_hidratacion(&state, "/", estado).await;
     // Misses and field errors are answers to the form (200); these two also have the API's status.
-    if let Some(error @ (ApiError::Interno | ApiError::Limite { .. })) = fallo {
+    if let Some(
+        error @ (ApiError::Interno | ApiError::Limite { .. } | ApiError::LimiteDireccion { .. }),
+    ) = fallo
+    {
         if let Ok(status) = StatusCode::from_u16(error.status()) {
             *response.status_mut() = status;
         }
-        if let ApiError::Limite { segundos } = error {
+        if let ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } = error {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(segundos));

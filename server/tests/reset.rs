@@ -45,6 +45,7 @@ async fn fixture(url: &str) -> Fixture {
             busquedas_por_hora: 1000,
             reinicios_por_hora: 1000,
         },
+        argon2: server::services::password::Argon2Pool::new(1, 64),
     };
     Fixture {
         services,
@@ -247,7 +248,8 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
         assert_eq!(files.len(), 1, "{label}");
         let raw = std::fs::read(&files[0]).unwrap();
         let (secret, text) = password_in(&raw);
-        assert_eq!(secret.len(), password::LENGTH);
+        // Shown in four groups of five, joined by hyphens.
+        assert_eq!(secret.len(), password::LENGTH + 3);
         assert!(text.contains("MPerez"), "the ID usuario is in the e-mail");
         assert!(text.contains("https://reinicio.example/ingreso"));
         // 2026-11-29 ~ 01:13 UTC + 60 min, shown in Ecuador's time (UTC-5).
@@ -261,17 +263,20 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
         assert_eq!(cred.temp_expires_at, Some(START_MS + 3_600_000));
         assert_eq!(cred.temp_used_at, None);
         let hash = cred.temp_hash.unwrap();
+        // Stored as a digest, never as the password, and never as Argon2 work.
         assert!(
-            password::verify(secret.clone(), hash.clone())
-                .await
-                .unwrap(),
+            hash.starts_with("sha256$") && !hash.contains(&secret),
             "{label}"
         );
         assert!(
-            !password::verify("otra-clave-cualquiera".into(), hash)
-                .await
-                .unwrap()
+            password::temporary_matches(&password::temporary_digest(&secret), &hash),
+            "{label}"
         );
+        assert!(!password::temporary_matches(
+            &password::temporary_digest("otra-clave-cualquiera"),
+            &hash
+        ));
+        assert_eq!(f.services.argon2.computed(), 0, "{label}");
 
         let row = &f.outbox().await[0];
         assert_eq!(
@@ -365,7 +370,10 @@ async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent
             .collect();
         let mut valid = Vec::new();
         for s in &secrets {
-            valid.push(password::verify(s.clone(), hash.clone()).await.unwrap());
+            valid.push(password::temporary_matches(
+                &password::temporary_digest(s),
+                &hash,
+            ));
         }
         assert_eq!(
             valid.iter().filter(|v| **v).count(),
@@ -433,7 +441,10 @@ async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
         ] {
             let (secret, _) = password_in(raw);
             let hash = f.credential(usuario).await.unwrap().temp_hash.unwrap();
-            assert!(password::verify(secret, hash).await.unwrap(), "{usuario}");
+            assert!(
+                password::temporary_matches(&password::temporary_digest(&secret), &hash),
+                "{usuario}"
+            );
         }
         assert!(
             f.outbox()
@@ -623,6 +634,7 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
 
 // ---- Signing in with the temporary password, and the forced change ----
 
+use server::entities::sign_in_failure;
 use server::services::ingreso::{self, IngresoError};
 use validation::{CambioClaveInput, Ingreso, IngresoInput};
 
@@ -670,7 +682,7 @@ async fn clave_propia(f: &Fixture, dir: &std::path::Path, clave: &str) -> String
         .await
         .unwrap()
         .unwrap();
-    ingreso::cambiar_clave(&f.services, &s, &cambio(clave), None)
+    ingreso::cambiar_clave(&f.services, &s, &cambio(clave), None, None)
         .await
         .unwrap();
     nueva.token
@@ -709,17 +721,24 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         assert_eq!(sesiones.len(), 1, "{label}");
         let nueva = sesiones.pop().unwrap();
         assert!(nueva.must_change);
-        // The nine losers count as failures: the ID is locked for now.
-        assert!(matches!(
-            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
-            Err(IngresoError::Bloqueado { .. })
-        ));
-        f.clock.advance_ms(15 * 60_000);
-        // Once the lock is over, the used temporary password is simply wrong.
-        assert!(matches!(
-            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
-            Err(IngresoError::Credenciales)
-        ));
+        // The nine losers (a double click, many times over) are not failures: no lockout, no
+        // count; the used temporary password is simply refused, with or without its hyphens.
+        for typed in [secret.clone(), secret.replace('-', "")] {
+            assert!(matches!(
+                ingreso::ingresar(&f.services, &ingreso("mperez", &typed), None).await,
+                Err(IngresoError::Credenciales)
+            ));
+        }
+        assert!(
+            sign_in_failure::Entity::find()
+                .one(&f.db)
+                .await
+                .unwrap()
+                .is_none(),
+            "{label}"
+        );
+        // And none of this took any Argon2 work.
+        assert_eq!(f.services.argon2.computed(), 0, "{label}");
 
         let sesion = ingreso::sesion(&f.services, &nueva.token)
             .await
@@ -735,7 +754,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             ("q1w2e3r4t5y6", "clave.common"),
             (secret.as_str(), "clave.temporal"),
         ] {
-            match ingreso::cambiar_clave(&f.services, &sesion, &cambio(clave), None).await {
+            match ingreso::cambiar_clave(&f.services, &sesion, &cambio(clave), None, None).await {
                 Err(ingreso::CambioError::Campos(e)) => {
                     assert_eq!(
                         e.get(validation::Field::Clave).map(|e| e.code()),
@@ -750,6 +769,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             &f.services,
             &sesion,
             &cambio("una frase larga y propia"),
+            None,
             None,
         )
         .await
@@ -820,9 +840,15 @@ async fn a_password_change_ends_every_other_session() {
             .await
             .unwrap()
             .unwrap();
-        ingreso::cambiar_clave(&f.services, &s_otra, &cambio("segunda clave larga"), None)
-            .await
-            .unwrap();
+        ingreso::cambiar_clave(
+            &f.services,
+            &s_otra,
+            &cambio("segunda clave larga"),
+            Some("primera clave larga"),
+            None,
+        )
+        .await
+        .unwrap();
         assert!(
             ingreso::sesion(&f.services, &primera)
                 .await
@@ -1013,29 +1039,204 @@ async fn each_identification_has_hourly_limits_registered_or_not() {
                 other => panic!("{label}: {other:?}"),
             }
         }
-        // Resets have their own counter: 3 an hour.
-        let form = reinicio("mperez", "1710034065", "maria.perez@example.com");
-        for _ in 0..3 {
-            registry::solicitar_reinicio(&f.services, &form, None)
-                .await
-                .unwrap();
-        }
-        f.clock.advance_ms(30 * 60_000);
-        assert!(matches!(
-            registry::solicitar_reinicio(&f.services, &form, None).await,
-            Err(ServiceError::Limite { segundos: 1800 })
-        ));
         // The window ends: allowed again.
-        f.clock.advance_ms(30 * 60_000);
+        f.clock.advance_ms(60 * 60_000);
         assert!(
             registry::buscar_id(&f.services, &conocida, None)
                 .await
                 .is_ok(),
             "{label}"
         );
-        registry::solicitar_reinicio(&f.services, &form, None)
+        test_db.drop_database().await;
+    }
+}
+
+/// Resets are never refused for an identity: requests that do not match an account (an attacker
+/// holding only the victim's cédula) leave the account's resets untouched, and the account's own
+/// cap (3 e-mails an hour) is silent: the same answer, nothing more sent.
+#[tokio::test]
+async fn nobody_can_use_up_someone_elses_resets_and_the_per_account_cap_is_silent() {
+    for test_db in support::databases().await {
+        let mut f = fixture(&test_db.url).await;
+        f.services.limites = Limites::default();
+        let label = test_db.label;
+        let dir = tempfile::tempdir().unwrap();
+        let worker = f.worker(folder_mailer(dir.path()));
+        let emails = || std::fs::read_dir(dir.path()).unwrap().count();
+
+        // Twenty requests with MPerez's cédula and made-up IDs and addresses: all answered alike.
+        let propia = reinicio("mperez", "1710034065", "maria.perez@example.com");
+        let esperado = registry::solicitar_reinicio(&f.services, &propia, None)
             .await
             .unwrap();
+        worker.run_once().await.unwrap();
+        assert_eq!(emails(), 1, "{label}");
+        for i in 0..20 {
+            let ajena = reinicio(
+                &format!("otro{i}"),
+                "1710034065",
+                &format!("x{i}@example.com"),
+            );
+            let respuesta = registry::solicitar_reinicio(&f.services, &ajena, None)
+                .await
+                .unwrap();
+            assert_eq!(respuesta.vigencia_minutos, esperado.vigencia_minutos);
+        }
+        // MPerez still gets the next two e-mails of the hour...
+        for n in 2..=3 {
+            let respuesta = registry::solicitar_reinicio(&f.services, &propia, None)
+                .await
+                .unwrap();
+            assert_eq!(respuesta, esperado, "{label}");
+            worker.run_once().await.unwrap();
+            assert_eq!(emails(), n, "{label}");
+        }
+        // ...and past three, the same answer and no more e-mail, until the hour is over.
+        for _ in 0..3 {
+            let respuesta = registry::solicitar_reinicio(&f.services, &propia, None)
+                .await
+                .unwrap();
+            assert_eq!(respuesta, esperado, "{label}");
+            worker.run_once().await.unwrap();
+        }
+        assert_eq!(emails(), 3, "{label}");
+        let topes = audit_log::Entity::find()
+            .filter(audit_log::Column::Outcome.eq("tope_por_cuenta"))
+            .count(&f.db)
+            .await
+            .unwrap();
+        assert_eq!(topes, 3, "{label}");
+        f.clock.advance_ms(60 * 60_000);
+        registry::solicitar_reinicio(&f.services, &propia, None)
+            .await
+            .unwrap();
+        worker.run_once().await.unwrap();
+        assert_eq!(emails(), 4, "{label}");
+        test_db.drop_database().await;
+    }
+}
+
+/// A voluntary change (from a session opened with the password, not a temporary one) needs the
+/// current password; a wrong or missing one changes nothing and counts as a failed attempt.
+#[tokio::test]
+async fn a_voluntary_change_needs_the_current_password() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let dir = tempfile::tempdir().unwrap();
+        clave_propia(&f, dir.path(), "clave actual de maria").await;
+        let normal = ingreso::ingresar(
+            &f.services,
+            &ingreso("mperez", "clave actual de maria"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(!normal.must_change);
+        let sesion = ingreso::sesion(&f.services, &normal.token)
+            .await
+            .unwrap()
+            .unwrap();
+        for actual in [None, Some(""), Some("no es la clave actual")] {
+            assert!(
+                matches!(
+                    ingreso::cambiar_clave(
+                        &f.services,
+                        &sesion,
+                        &cambio("clave del intruso 1"),
+                        actual,
+                        None
+                    )
+                    .await,
+                    Err(ingreso::CambioError::ClaveActual)
+                ),
+                "{label} {actual:?}"
+            );
+        }
+        // Nothing changed: the old password still signs in, the intruder's does not.
+        assert!(
+            ingreso::ingresar(
+                &f.services,
+                &ingreso("mperez", "clave actual de maria"),
+                None
+            )
+            .await
+            .is_ok()
+        );
+        assert!(matches!(
+            ingreso::ingresar(&f.services, &ingreso("mperez", "clave del intruso 1"), None).await,
+            Err(IngresoError::Credenciales)
+        ));
+        ingreso::cambiar_clave(
+            &f.services,
+            &sesion,
+            &cambio("una clave nueva elegida"),
+            Some("clave actual de maria"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            ingreso::ingresar(
+                &f.services,
+                &ingreso("mperez", "una clave nueva elegida"),
+                None
+            )
+            .await
+            .is_ok(),
+            "{label}"
+        );
+        test_db.drop_database().await;
+    }
+}
+
+/// Someone else's failed guesses lock password sign-in for the ID, but not the owner's fresh
+/// temporary password; and a wrong password costs one Argon2 verification for every account,
+/// with a pending temporary password or without, known or not.
+#[tokio::test]
+async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one_hash() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = temporal(&f, dir.path()).await;
+        // MPerez now has a pending temporary password. Each wrong password: exactly one hash.
+        for (i, usuario) in ["mperez", "nadie.existe", "aauditor", "mperez", "mperez"]
+            .into_iter()
+            .enumerate()
+        {
+            let antes = f.services.argon2.computed();
+            assert!(matches!(
+                ingreso::ingresar(&f.services, &ingreso(usuario, "una clave equivocada"), None)
+                    .await,
+                Err(IngresoError::Credenciales)
+            ));
+            assert_eq!(
+                f.services.argon2.computed() - antes,
+                1,
+                "{label} {i} {usuario}"
+            );
+        }
+        // Two more: MPerez's password sign-in is paused.
+        for _ in 0..2 {
+            let _ =
+                ingreso::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+        }
+        assert!(matches!(
+            ingreso::ingresar(&f.services, &ingreso("mperez", seed::CLAVE_DEMO), None).await,
+            Err(IngresoError::Bloqueado { .. })
+        ));
+        // The temporary password from the e-mail opens the forced change all the same.
+        let antes = f.services.argon2.computed();
+        let nueva = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+            .await
+            .unwrap();
+        assert!(nueva.must_change, "{label}");
+        assert_eq!(
+            f.services.argon2.computed(),
+            antes,
+            "no Argon2 for a temporary password"
+        );
         test_db.drop_database().await;
     }
 }

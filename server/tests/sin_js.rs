@@ -355,3 +355,167 @@ async fn posts_from_another_site_are_refused() {
         "sign-out too: no logging people out from other sites"
     );
 }
+
+/// Signs in with the demo password; returns the session cookie (`sesion=…`).
+async fn ingresar_demo(server: &TestServer, usuario: &str) -> String {
+    let (status, head, body) = pedir(
+        server,
+        "POST",
+        "/ingreso",
+        None,
+        &format!("usuario={usuario}&clave=clave+de+demostraci%C3%B3n"),
+    )
+    .await;
+    assert_eq!((status, location(&head)), (303, Some("/cuenta")), "{body}");
+    set_cookie(&head)
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .expect("a session cookie")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_session_changes_the_password_only_with_the_current_one() {
+    let server = TestServer::start().await;
+    let cookie = ingresar_demo(&server, "aauditor").await;
+    // The page offers the voluntary change, asking for the current password.
+    let (status, _, page) = pedir(&server, "GET", "/cuenta", Some(&cookie), "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"name="clave_actual""#), "{page}");
+    // Without it, or with a wrong one: refused, nothing changes.
+    for actual in ["", "&clave_actual=no+es+esta"] {
+        let (status, head, page) = pedir(
+            &server,
+            "POST",
+            "/cambio-clave",
+            Some(&cookie),
+            &format!("clave=clave+del+intruso+1&confirmacion=clave+del+intruso+1{actual}"),
+        )
+        .await;
+        assert_eq!((status, location(&head)), (200, None), "{actual}");
+        assert!(page.contains("La clave actual no es correcta"), "{page}");
+    }
+    let (status, head, _) = pedir(
+        &server,
+        "POST",
+        "/ingreso",
+        None,
+        "usuario=aauditor&clave=clave+del+intruso+1",
+    )
+    .await;
+    assert_eq!(
+        (status, location(&head)),
+        (200, None),
+        "the intruder's password is refused"
+    );
+    // With the current password: changed.
+    let (status, head, _) = pedir(
+        &server,
+        "POST",
+        "/cambio-clave",
+        Some(&cookie),
+        "clave_actual=clave+de+demostraci%C3%B3n&clave=una+clave+nueva+propia&confirmacion=una+clave+nueva+propia",
+    )
+    .await;
+    assert_eq!((status, location(&head)), (303, Some("/clave-actualizada")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_paths_with_a_trailing_slash_are_not_found() {
+    let server = TestServer::start().await;
+    for path in ["/cuenta/", "/clave-actualizada/", "/cambio-clave/"] {
+        let (status, _, page) = pedir(&server, "GET", path, None, "").await;
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains("Página no encontrada"), "{path}: {page}");
+        assert!(
+            !page.contains("Sesión iniciada") && !page.contains("Clave actualizada"),
+            "{path}"
+        );
+    }
+}
+
+/// One address may try only so many sign-ins a minute; another address is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_has_a_per_address_limit_with_a_spanish_page() {
+    let server = TestServer::start_with(&[
+        ("REINICIO_SIGN_IN_LIMIT_PER_MINUTE", "1"),
+        ("REINICIO_SIGN_IN_LIMIT_BURST", "3"),
+        ("REINICIO_PROXY_CONFIABLE", "true"),
+    ])
+    .await;
+    let desde = |ip: &str| format!("X-Forwarded-For: {ip}\r\n");
+    let intento = "usuario=mperez&clave=una+clave+equivocada";
+    for i in 0..3 {
+        let (status, _, _) =
+            pedir_con(&server, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
+        assert_eq!(status, 200, "attempt {i} is within the burst");
+    }
+    let (status, head, page) =
+        pedir_con(&server, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
+    assert_eq!(status, 429, "{page}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    assert!(
+        page.contains("demasiados intentos de ingreso desde su conexión"),
+        "{page}"
+    );
+    // Someone else, from another address, signs in as usual.
+    let (status, head, _) = pedir_con(
+        &server,
+        "POST",
+        "/ingreso",
+        &desde("198.51.100.9"),
+        "usuario=aauditor&clave=clave+de+demostraci%C3%B3n",
+    )
+    .await;
+    assert_eq!((status, location(&head)), (303, Some("/cuenta")));
+}
+
+/// A flood of sign-ins larger than the Argon2 queue is refused at once with 503, a Spanish page
+/// and Retry-After, instead of waiting in line; afterwards a real sign-in works at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_argon2_queue_refuses_fast_and_recovers() {
+    let server = std::sync::Arc::new(
+        TestServer::start_with(&[
+            ("REINICIO_ARGON2_PARALELO", "1"),
+            ("REINICIO_ARGON2_QUEUE", "2"),
+            ("REINICIO_SIGN_IN_LIMIT_PER_MINUTE", "100000"),
+            ("REINICIO_SIGN_IN_LIMIT_BURST", "100000"),
+        ])
+        .await,
+    );
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            pedir(
+                &server,
+                "POST",
+                "/ingreso",
+                None,
+                &format!("usuario=nadie{i}&clave=una+clave+equivocada"),
+            )
+            .await
+        }));
+    }
+    let mut busy = 0;
+    for t in tasks {
+        let (status, head, page) = t.await.unwrap();
+        match status {
+            200 => assert!(page.contains("no son correctos"), "{page}"),
+            503 => {
+                busy += 1;
+                assert!(
+                    head.to_ascii_lowercase().contains("retry-after: 5"),
+                    "{head}"
+                );
+                assert!(page.contains("Intente de nuevo en unos segundos"), "{page}");
+            }
+            other => panic!("{other}: {page}"),
+        }
+    }
+    assert!(busy > 0, "40 at once over a queue of 2 must refuse some");
+    // Refusing is quick: 40 attempts answered in far less than 40 hashes' time in line would be
+    // with no bound (each is tens of milliseconds; a 30 s request timeout was reached before).
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let cookie = ingresar_demo(&server, "aauditor").await;
+    assert!(cookie.starts_with("sesion="));
+}

@@ -1,14 +1,19 @@
 //! Signing in with the current or the temporary password, server-side sessions, the sign-in
-//! lockout, and the forced change of password.
+//! lockout, and the change of password.
 //!
 //! - The temporary password works once: marking it used is a conditional `UPDATE … WHERE
-//!   temp_used_at IS NULL`, so of two simultaneous sign-ins only one wins.
+//!   temp_used_at IS NULL`, so of two simultaneous sign-ins only one wins; the other (a double
+//!   click) is refused without counting as a failure.
+//! - It is checked first, with one SHA-256, and opens a session even while the ID is locked by
+//!   failed attempts: only the owner's mailbox has it (see `password`).
 //! - A session opened with it can do one thing, choose a new password; the new one may not be the
-//!   temporary one. The change replaces the hash, drops the temporary one, ends every other
-//!   session of the account and queues a notice e-mail without any secret in it.
-//! - Five failures for an ID usuario within 15 minutes lock sign-in for that ID until the window
-//!   ends; unknown IDs are counted the same way, and a miss costs the same Argon2 work as a wrong
-//!   password, so neither the lockout nor the timing tells whether an ID exists.
+//!   temporary one. Any other session changes the password only with the current one. The change
+//!   replaces the hash, drops the temporary one, ends every other session of the account and
+//!   queues a notice e-mail without any secret in it.
+//! - Five failures for an ID usuario within 15 minutes lock password sign-in for that ID until
+//!   the window ends; unknown IDs are counted the same way, and every attempt that is not a
+//!   correct temporary password costs exactly one Argon2 verification, so neither the lockout nor
+//!   the timing tells whether an ID exists.
 //! - Sessions are rows keyed by the SHA-256 of a random token; the cookie holds the token. They
 //!   end on sign-out, after 30 minutes idle, and when the password changes elsewhere.
 
@@ -79,6 +84,46 @@ pub async fn ingresar(
     let clave = form.usuario.canonical();
     let db = &services.db;
 
+    let cuenta = registration::Entity::find()
+        .filter(registration::Column::UsuarioIdClave.eq(&clave))
+        .filter(registration::Column::Estado.eq(registry::APROBADA))
+        .one(db)
+        .await?;
+    let credencial = match &cuenta {
+        Some(r) => credential::Entity::find_by_id(r.id).one(db).await?,
+        None => None,
+    };
+
+    // 1. The temporary password: one SHA-256 for every attempt, whatever the ID (see
+    //    `password`). It is checked before the lockout: it is a 115-bit secret sent only to the
+    //    owner's address, so a lockout caused by someone else's guesses must not keep the owner
+    //    out. A correct one that cannot open a session (already used: the second request of a
+    //    double click; or expired) is not a guess and is not counted as a failure.
+    let digest = password::temporary_digest(&form.clave);
+    if let (Some(r), Some(c)) = (&cuenta, &credencial)
+        && let Some(guardado) = &c.temp_hash
+        && password::temporary_matches(&digest, guardado)
+    {
+        let vigente = c.temp_used_at.is_none() && c.temp_expires_at.is_some_and(|e| e > now);
+        // Used once: of simultaneous sign-ins only the one whose update lands wins.
+        let marcado = vigente
+            && credential::Entity::update_many()
+                .col_expr(credential::Column::TempUsedAt, Expr::value(now))
+                .filter(credential::Column::RegistrationId.eq(r.id))
+                .filter(credential::Column::TempUsedAt.is_null())
+                .filter(credential::Column::TempHash.eq(guardado.clone()))
+                .exec(db)
+                .await?
+                .rows_affected
+                == 1;
+        if !marcado {
+            audit_ingreso(services, now, "clave_temporal_no_vigente", client, Some(r)).await?;
+            return Err(IngresoError::Credenciales);
+        }
+        return abrir(services, clave, r, true, now, client).await;
+    }
+
+    // 2. The lockout, for unknown IDs exactly as for known ones.
     if let Some(f) = sign_in_failure::Entity::find_by_id(clave.clone())
         .one(db)
         .await?
@@ -90,66 +135,46 @@ pub async fn ingresar(
         return Err(IngresoError::Bloqueado { minutos });
     }
 
-    let cuenta = registration::Entity::find()
-        .filter(registration::Column::UsuarioIdClave.eq(&clave))
-        .filter(registration::Column::Estado.eq(registry::APROBADA))
-        .one(db)
-        .await?;
-    let credencial = match &cuenta {
-        Some(r) => credential::Entity::find_by_id(r.id).one(db).await?,
-        None => None,
-    };
-
-    let mut resultado = None;
-    // Whether any Argon2 verification ran: if none did, one runs against a dummy hash so that an
-    // unknown ID (or an account without passwords) costs the same as a wrong password.
-    let mut verificado = false;
-    if let (Some(r), Some(c)) = (&cuenta, &credencial) {
-        if let Some(h) = &c.password_hash {
-            verificado = true;
-            if password::verify(form.clave.clone(), h.clone()).await? {
-                resultado = Some((r.id, false));
-            }
+    // 3. Exactly one Argon2 verification on every remaining path: the account's password, or a
+    //    dummy hash when there is none (unknown ID, no password yet), so neither time nor work
+    //    tells the cases apart.
+    let propia = credencial.as_ref().and_then(|c| c.password_hash.clone());
+    let correcta = match (&cuenta, propia) {
+        (Some(_), Some(hash)) => services.argon2.verify(form.clave.clone(), hash).await?,
+        _ => {
+            services.argon2.verify_dummy(form.clave.clone()).await?;
+            false
         }
-        if resultado.is_none()
-            && let (Some(h), None, Some(expira)) = (&c.temp_hash, c.temp_used_at, c.temp_expires_at)
-            && expira > now
-        {
-            verificado = true;
-            if password::verify(form.clave.clone(), h.clone()).await? {
-                // Used once: of simultaneous sign-ins only the one whose update lands wins.
-                let marcado = credential::Entity::update_many()
-                    .col_expr(credential::Column::TempUsedAt, Expr::value(now))
-                    .filter(credential::Column::RegistrationId.eq(r.id))
-                    .filter(credential::Column::TempUsedAt.is_null())
-                    .filter(credential::Column::TempHash.eq(h.clone()))
-                    .exec(db)
-                    .await?;
-                if marcado.rows_affected == 1 {
-                    resultado = Some((r.id, true));
-                }
-            }
+    };
+    match &cuenta {
+        Some(r) if correcta => abrir(services, clave, r, false, now, client).await,
+        _ => {
+            registrar_fallo(services, &clave, now).await?;
+            audit_ingreso(services, now, "fallido", client, cuenta.as_ref()).await?;
+            Err(IngresoError::Credenciales)
         }
     }
-    if !verificado {
-        password::verify(form.clave.clone(), password::dummy_hash().await.to_owned()).await?;
-    }
+}
 
-    let Some((registration_id, must_change)) = resultado else {
-        registrar_fallo(services, &clave, now).await?;
-        audit_ingreso(services, now, "fallido", client, cuenta.as_ref()).await?;
-        return Err(IngresoError::Credenciales);
-    };
+/// A successful sign-in: the failure count starts over and a session opens.
+async fn abrir(
+    services: &Services,
+    clave: String,
+    cuenta: &registration::Model,
+    must_change: bool,
+    now: i64,
+    client: Option<IpAddr>,
+) -> Result<SesionNueva, IngresoError> {
     sign_in_failure::Entity::delete_by_id(clave)
-        .exec(db)
+        .exec(&services.db)
         .await?;
-    let token = crear_sesion(services, registration_id, must_change, now).await?;
+    let token = crear_sesion(services, cuenta.id, must_change, now).await?;
     let outcome = if must_change {
         "clave_temporal"
     } else {
         "exitoso"
     };
-    audit_ingreso(services, now, outcome, client, cuenta.as_ref()).await?;
+    audit_ingreso(services, now, outcome, client, Some(cuenta)).await?;
     Ok(SesionNueva { token, must_change })
 }
 
@@ -277,17 +302,24 @@ pub async fn cerrar(services: &Services, token: &str) -> Result<(), DbErr> {
 pub enum CambioError {
     #[error("campos inválidos")]
     Campos(FieldErrors),
+    /// A voluntary change whose current password is missing or wrong.
+    #[error("la clave actual no es correcta")]
+    ClaveActual,
     #[error("base de datos: {0}")]
     Database(#[from] DbErr),
     #[error("hash: {0}")]
     Hash(#[from] password::HashError),
 }
 
-/// Sets the account's new password from a signed-in session.
+/// Sets the account's new password from a signed-in session. Only the session opened with a
+/// temporary password (whose owner just proved they read the e-mail) changes it without the
+/// current password; any other session must give it, so that a session left open on a shared
+/// computer cannot be turned into the account for good.
 pub async fn cambiar_clave(
     services: &Services,
     sesion: &Sesion,
     input: &CambioClaveInput,
+    clave_actual: Option<&str>,
     client: Option<IpAddr>,
 ) -> Result<(), CambioError> {
     let nueva = NuevaClave::validate(input, &sesion.usuario, &sesion.identificacion)
@@ -295,15 +327,29 @@ pub async fn cambiar_clave(
     let credencial = credential::Entity::find_by_id(sesion.registration_id)
         .one(&services.db)
         .await?;
+    if !sesion.must_change {
+        let actual = clave_actual.unwrap_or_default().to_owned();
+        let correcta = match credencial.as_ref().and_then(|c| c.password_hash.clone()) {
+            Some(hash) if !actual.is_empty() => services.argon2.verify(actual, hash).await?,
+            _ => false,
+        };
+        if !correcta {
+            // A wrong current password is a guess like a wrong sign-in: it counts towards the
+            // lockout of the ID.
+            let now = services.clock.now_ms();
+            registrar_fallo(services, &sesion.usuario.to_ascii_lowercase(), now).await?;
+            return Err(CambioError::ClaveActual);
+        }
+    }
     // The temporary password must not become the long-term one.
-    if let Some(temporal) = credencial.as_ref().and_then(|c| c.temp_hash.clone())
-        && password::verify(nueva.expose().to_owned(), temporal).await?
+    if let Some(temporal) = credencial.as_ref().and_then(|c| c.temp_hash.as_deref())
+        && password::temporary_matches(&password::temporary_digest(nueva.expose()), temporal)
     {
         let mut errores = FieldErrors::new();
         errores.push(Field::Clave, ValidationError::ClaveTemporal);
         return Err(CambioError::Campos(errores));
     }
-    let hash = password::hash(nueva.expose().to_owned()).await?;
+    let hash = services.argon2.hash(nueva.expose().to_owned()).await?;
     let now = services.clock.now_ms();
 
     let txn = services.db.begin().await?;

@@ -1,7 +1,9 @@
-//! Per-identity limits: at most N lookups and M reset requests an hour for one identificación,
-//! whatever address they come from. Every request counts, for registered identities and unknown
-//! ones alike, so that being limited says nothing about whether someone is registered. The
-//! counters are rows in the database: every server instance counts the same requests.
+//! Per-identity limits: at most N lookups an hour for one identificación, whatever address they
+//! come from; every lookup counts, for registered identities and unknown ones alike, so that being
+//! limited says nothing about whether someone is registered. And at most M reset e-mails an hour
+//! for one account (silent: see `registry::solicitar_reinicio`). The counters are rows in the
+//! database: every server instance counts the same requests. Expired rows are deleted by
+//! `cleanup`.
 //!
 //! A fixed one-hour window per key, incremented in one `INSERT … ON CONFLICT DO UPDATE …
 //! RETURNING` statement so that simultaneous requests are all counted.
@@ -20,7 +22,8 @@ pub const VENTANA_MS: i64 = 60 * 60_000;
 pub struct Limites {
     /// "Buscar ID" requests per identificación per hour.
     pub busquedas_por_hora: u32,
-    /// Reset requests per identificación per hour.
+    /// Reset e-mails per account per hour: counted only for requests that match the account,
+    /// and enforced silently (see `registry::solicitar_reinicio`).
     pub reinicios_por_hora: u32,
 }
 

@@ -3,6 +3,7 @@
 //! Server functions (in `app::api`) only validate and call these through [`app::api::ssr::Backend`].
 
 pub mod audit;
+pub mod cleanup;
 pub mod ingreso;
 pub mod limites;
 pub mod outbox;
@@ -89,6 +90,8 @@ pub struct Services {
     pub outbox_wakeup: Arc<Notify>,
     pub reset_ttl_minutes: u32,
     pub limites: limites::Limites,
+    /// The only place Argon2 runs (sign-in and password changes; never the outbox).
+    pub argon2: password::Argon2Pool,
 }
 
 impl app::api::ssr::Backend for Services {

@@ -78,20 +78,23 @@ pub async fn buscar_id(
 /// is the same whether or not anything was queued: a reset must not confirm that an ID, an
 /// identification and an e-mail belong together (only "Buscar ID" answers that, and only to
 /// someone who already holds the identification and the RUC or e-mail).
+///
+/// There is no per-identity refusal here: a `429` counted per identificación let anyone holding
+/// someone's cédula use up that person's resets with made-up IDs and addresses. Instead:
+/// - floods are refused per client address (before this runs, see `http`);
+/// - the e-mails an account receives are capped per hour ([`Limites::reinicios_por_hora`]),
+///   counted only for requests that match it, and silently: past the cap the answer is the same
+///   `200` and nothing is queued. Only someone who already has the account's ID, identification
+///   and registered address can reach the cap, and what they cause is e-mails to the owner, the
+///   latest of which holds a valid password.
+///
+/// [`Limites::reinicios_por_hora`]: super::limites::Limites
 pub async fn solicitar_reinicio(
     services: &Services,
     form: &ReinicioClave,
     client: Option<IpAddr>,
 ) -> Result<ReinicioSolicitado, ServiceError> {
     let now = services.clock.now_ms();
-    limitar(
-        services,
-        "reinicio",
-        form.identificacion.as_str(),
-        services.limites.reinicios_por_hora,
-        now,
-    )
-    .await?;
     let txn = services.db.begin().await?;
     let found = registration::Entity::find()
         .filter(registration::Column::UsuarioIdClave.eq(form.usuario.canonical()))
@@ -117,31 +120,45 @@ pub async fn solicitar_reinicio(
         vigencia_minutos: services.reset_ttl_minutes,
         vence: crate::mail::hora_ecuador(now + i64::from(services.reset_ttl_minutes) * 60_000),
     };
+    // A match and a miss write the same kinds of rows, so that neither takes longer: on a miss
+    // the counter touched is one for the identificación typed, which limits nothing.
+    let clave = match &found {
+        Some(r) => format!("reinicio:cuenta:{}", r.id),
+        None => format!("reinicio:sin_cuenta:{}", form.identificacion.as_str()),
+    };
+    let dentro = super::limites::contar(&txn, &clave, services.limites.reinicios_por_hora, now)
+        .await?
+        .is_ok();
     let Some(registration) = found else {
         audit::record(&txn, now, entry("sin_coincidencia", None)).await?;
         txn.commit().await?;
         return Ok(respuesta);
     };
 
-    // At most one reset e-mail waits per account: a second request while one is queued is the
-    // same request (the worker generates the password when it sends, so it is always fresh).
-    let queued = mail_outbox::Entity::insert(super::outbox::nuevo(
-        KIND_RESET,
-        &registration,
-        Some(pending_key(registration.id)),
-        now,
-    ))
-    .on_conflict(
-        OnConflict::column(mail_outbox::Column::PendingKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    let outcome = if queued == 1 {
-        "encolado"
+    let outcome = if dentro {
+        // At most one reset e-mail waits per account: a second request while one is queued is
+        // the same request (the worker generates the password when it sends, so it is fresh).
+        let queued = mail_outbox::Entity::insert(super::outbox::nuevo(
+            KIND_RESET,
+            &registration,
+            Some(pending_key(registration.id)),
+            now,
+        ))
+        .on_conflict(
+            OnConflict::column(mail_outbox::Column::PendingKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        if queued == 1 {
+            "encolado"
+        } else {
+            "ya_en_cola"
+        }
     } else {
-        "ya_en_cola"
+        tracing::warn!("tope de correos de reinicio por cuenta alcanzado");
+        "tope_por_cuenta"
     };
     audit::record(&txn, now, entry(outcome, Some(registration.id))).await?;
     txn.commit().await?;
