@@ -82,6 +82,15 @@ test('reset, e-mail, sign in with the temporary password, forced change, notice,
   await ingresar(page, 'lmora.aux', 'una frase nueva y segura');
   await expect(page).toHaveURL(/\/cuenta$/);
   await expect(page.getByTestId('sesion-iniciada')).toBeVisible();
+  // The voluntary change asks for the current password, and the page stays accessible.
+  await expect(page.locator('#v-clave-actual')).toHaveAttribute('autocomplete', 'current-password');
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+  await page.fill('#v-clave-actual', 'no es la actual');
+  await page.fill('#v-clave', 'otra frase nueva y segura');
+  await page.fill('#v-confirmacion', 'otra frase nueva y segura');
+  await page.getByRole('button', { name: 'Cambiar la clave' }).click();
+  await expect(page.getByRole('alert')).toContainText('La clave actual no es correcta');
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 
   // Neither secret is anywhere but in the e-mail: not in a log line, not in the database files.
   const dir = process.env.E2E_DATA_DIR!;

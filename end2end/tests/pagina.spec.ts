@@ -138,7 +138,8 @@ test.describe('with JavaScript', () => {
     const correo = await esperarCorreo('jorge.salazar@example.com', antes);
     expect(correo.subject).toBe('ECUAPASS: su clave temporal');
     expect(correo.text).toContain('jsalazar.rl');
-    expect(claveTemporal(correo)).toMatch(/^[A-HJ-NP-Za-km-z2-9]{14}$/);
+    // 20 symbols without look-alikes (about 115 bits), shown in four groups of five.
+    expect(claveTemporal(correo)).toMatch(/^[A-HJ-NP-Za-km-z2-9]{5}(-[A-HJ-NP-Za-km-z2-9]{5}){3}$/);
     expect(correo.html).toContain(claveTemporal(correo));
   });
 
@@ -229,7 +230,7 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId('enviado')).toContainText('m***@example.com');
     const correo = await esperarCorreo('maria.perez@example.com', antes);
     expect(correo.text).toContain('MPerez');
-    expect(claveTemporal(correo)).toHaveLength(14);
+    expect(claveTemporal(correo)).toHaveLength(23);
   });
 
   test('errors come back in place, with a value in a locked field refused', async ({ page }) => {

@@ -314,8 +314,8 @@ impl Config {
                 })
         };
         let argon2_queue = entero("ARGON2_QUEUE", 32, 1, 100_000)? as usize;
-        let sign_in_per_minute = entero("SIGN_IN_LIMIT_PER_MINUTE", 10, 1, 1_000_000)? as u32;
-        let sign_in_burst = entero("SIGN_IN_LIMIT_BURST", 10, 1, 1_000_000)? as u32;
+        let sign_in_per_minute = entero("SIGN_IN_LIMIT_PER_MINUTE", 10, 1, 1_000_000_000)? as u32;
+        let sign_in_burst = entero("SIGN_IN_LIMIT_BURST", 10, 1, 1_000_000_000)? as u32;
         let seconds = std::time::Duration::from_secs;
         let header_timeout = seconds(entero("HEADER_TIMEOUT_SECONDS", 10, 1, 3_600)?);
         let request_timeout = seconds(entero("REQUEST_TIMEOUT_SECONDS", 30, 1, 3_600)?);
