@@ -7,7 +7,7 @@
 //! with the same rules from the validation crate.
 
 use leptos::{html, prelude::*};
-use validation::{CambioClaveInput, Field, FieldErrors, NuevaClave, ValidationError};
+use validation::{CambioClaveInput, DatosCuenta, Field, FieldErrors, NuevaClave, ValidationError};
 
 use crate::pagina::Encabezado;
 
@@ -17,6 +17,8 @@ use crate::pagina::Encabezado;
 pub struct EstadoCuenta {
     pub usuario: String,
     pub identificacion: String,
+    /// The registered e-mail, for the instant checks of a new password.
+    pub correo: String,
     pub usuario_escrito: String,
     pub errores: FieldErrors,
     pub aviso: Option<String>,
@@ -154,12 +156,19 @@ pub fn PaginaCambioClave() -> impl IntoView {
     // server and are read after hydration, so the instant checks know them too.
     let usuario_ref = NodeRef::<html::Input>::new();
     let identificacion_ref = NodeRef::<html::Input>::new();
+    let correo_ref = NodeRef::<html::Input>::new();
     let usuario = RwSignal::new(e.usuario.clone());
     let identificacion = RwSignal::new(e.identificacion.clone());
+    let correo = RwSignal::new(e.correo.clone());
     Effect::new(move |_| {
-        if let (Some(u), Some(i)) = (usuario_ref.get(), identificacion_ref.get()) {
+        if let (Some(u), Some(i), Some(c)) = (
+            usuario_ref.get(),
+            identificacion_ref.get(),
+            correo_ref.get(),
+        ) {
             usuario.set(u.value());
             identificacion.set(i.value());
+            correo.set(c.value());
         }
     });
 
@@ -174,7 +183,13 @@ pub fn PaginaCambioClave() -> impl IntoView {
             clave: clave.get(),
             confirmacion: confirmacion.get(),
         };
-        NuevaClave::validate(&input, &usuario.get(), &identificacion.get())
+        let (u, i, c) = (usuario.get(), identificacion.get(), correo.get());
+        let cuenta = DatosCuenta {
+            usuario: &u,
+            identificacion: &i,
+            correo: &c,
+        };
+        NuevaClave::validate(&input, cuenta)
             .err()
             .unwrap_or_default()
     });
@@ -226,6 +241,7 @@ pub fn PaginaCambioClave() -> impl IntoView {
                 <form method="post" action="/cambio-clave" novalidate on:submit=al_enviar>
                     <input type="hidden" node_ref=usuario_ref id="cuenta-usuario" value=e.usuario.clone() />
                     <input type="hidden" node_ref=identificacion_ref id="cuenta-identificacion" value=e.identificacion.clone() />
+                    <input type="hidden" node_ref=correo_ref id="cuenta-correo" value=e.correo.clone() />
                     <CampoClave
                         id="c-clave"
                         nombre="clave"

@@ -51,12 +51,29 @@ test('reset, e-mail, sign in with the temporary password, forced change, notice,
   expect(llamadas).toEqual([]);
   expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 
+  // Runs, keyboard walks and the service's words are refused as they are typed, with the reason.
+  for (const [clave, razon] of [
+    ['123456789012', 'secuencia'],
+    ['qwertyuiop12', 'secuencia'],
+    ['abcabcabcabc', 'repetir'],
+    ['ecuapass2026!', 'nombre del servicio'],
+    ['luis.mora 1980', 'correo electrónico'],
+  ]) {
+    await page.locator('#c-clave').fill(clave);
+    await expect(page.locator('#c-clave-error')).toContainText(razon);
+  }
+  expect(llamadas).toEqual([]);
   // A common password passes the browser's checks; the server refuses it with the reason.
-  await page.fill('#c-clave', 'q1w2e3r4t5y6');
-  await page.fill('#c-confirmacion', 'q1w2e3r4t5y6');
+  await page.fill('#c-clave', 'password1234');
+  await page.fill('#c-confirmacion', 'password1234');
   await page.getByRole('button', { name: 'Guardar la clave nueva' }).click();
   await expect(page.locator('#c-clave-error')).toContainText('demasiado común');
   await expect(page.locator('.resumen-errores')).toBeVisible();
+  // Only the server's estimate (zxcvbn) knows this one is guessable; its verdict shows at the field.
+  await page.fill('#c-clave', 'Password2024!');
+  await page.fill('#c-confirmacion', 'Password2024!');
+  await page.getByRole('button', { name: 'Guardar la clave nueva' }).click();
+  await expect(page.locator('#c-clave-error')).toContainText('fácil de adivinar');
 
   const antesAviso = correosRecibidos();
   await page.fill('#c-clave', 'una frase nueva y segura');

@@ -178,6 +178,7 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
     let mut estado = EstadoCuenta {
         usuario: sesion.usuario.clone(),
         identificacion: sesion.identificacion.clone(),
+        correo: sesion.correo.clone(),
         ..Default::default()
     };
     let mut fallo = None;
@@ -252,6 +253,7 @@ pub async fn guardia(State(state): State<AppState>, mut request: Request, next: 
             request.extensions_mut().insert(EstadoCuenta {
                 usuario: s.usuario.clone(),
                 identificacion: s.identificacion.clone(),
+                correo: s.correo.clone(),
                 ..Default::default()
             });
             next.run(request).await

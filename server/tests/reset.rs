@@ -751,7 +751,10 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         for (clave, code) in [
             ("corta", "clave.length"),
             ("mperez", "clave.length"),
-            ("q1w2e3r4t5y6", "clave.common"),
+            ("password1234", "clave.common"),
+            ("qwertyuiop12", "clave.sequence"),
+            ("ecuapass2026!", "clave.service_word"),
+            ("Password2024!", "clave.weak"),
             (secret.as_str(), "clave.temporal"),
         ] {
             match ingreso::cambiar_clave(&f.services, &sesion, &cambio(clave), None, None).await {

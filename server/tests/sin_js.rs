@@ -406,6 +406,30 @@ async fn a_normal_session_changes_the_password_only_with_the_current_one() {
         (200, None),
         "the intruder's password is refused"
     );
+    // The server's verdict on the new password shows at its field, with the reason: the cheap
+    // rules and the strength estimate alike (this page works without any script).
+    for (nueva, razon) in [
+        ("qwertyuiop12", "secuencia"),
+        ("ana.auditora 77", "ID usuario"),
+        ("1er viaje AB123456", "identificación"),
+        ("Password2024!", "fácil de adivinar"),
+    ] {
+        let nueva_form = nueva.replace(' ', "+").replace('!', "%21");
+        let (status, _, page) = pedir(
+            &server,
+            "POST",
+            "/cambio-clave",
+            Some(&cookie),
+            &format!("clave_actual=clave+de+demostraci%C3%B3n&clave={nueva_form}&confirmacion={nueva_form}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{nueva}");
+        let campo = page
+            .split(r#"id="v-clave-error""#)
+            .nth(1)
+            .unwrap_or_default();
+        assert!(campo.contains(razon), "{nueva}: {page}");
+    }
     // With the current password: changed.
     let (status, head, _) = pedir(
         &server,

@@ -45,15 +45,23 @@ impl fmt::Debug for CambioClaveInput {
     }
 }
 
+/// What the password must not be built from: the account's own data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DatosCuenta<'a> {
+    pub usuario: &'a str,
+    pub identificacion: &'a str,
+    /// The registered e-mail; its local part counts.
+    pub correo: &'a str,
+}
+
 impl NuevaClave {
     /// Checks the new password against the policy and the account it is for.
     pub fn validate(
         input: &CambioClaveInput,
-        usuario: &str,
-        identificacion: &str,
+        cuenta: DatosCuenta<'_>,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        if let Err(e) = check(&input.clave, usuario, identificacion) {
+        if let Err(e) = check(&input.clave, cuenta) {
             errors.push(Field::Clave, e);
         }
         if input.confirmacion.is_empty() {
@@ -69,7 +77,15 @@ impl NuevaClave {
     }
 }
 
-fn check(clave: &str, usuario: &str, identificacion: &str) -> Result<(), E> {
+/// The words of this service: a password built on them is among the first an attacker tries
+/// against it (NIST SP 800-63B-4 §3.1.1.2, "context-specific words").
+pub const PALABRAS_DEL_SERVICIO: [&str; 5] = ["ecuapass", "senae", "aduana", "aduanas", "reinicio"];
+
+/// Data shorter than this is refused only as the whole password, not inside a longer one: a
+/// three-letter ID would otherwise forbid every phrase that happens to contain it.
+const MIN_CONTENIDO: usize = 4;
+
+fn check(clave: &str, cuenta: DatosCuenta<'_>) -> Result<(), E> {
     if clave.is_empty() {
         return Err(E::Required);
     }
@@ -81,23 +97,147 @@ fn check(clave: &str, usuario: &str, identificacion: &str) -> Result<(), E> {
         return Err(E::ClaveLength);
     }
     let folded = clave.to_lowercase();
-    if !usuario.trim().is_empty() && folded == usuario.trim().to_lowercase() {
+    let plano = alfanumerico(&folded);
+    if contiene_dato(&plano, cuenta.usuario) {
         return Err(E::ClaveSameAsUser);
     }
-    // Compared as the identification is compared: without spaces or hyphens, ignoring case.
-    let sin_separadores = |s: &str| {
-        crate::normalise_number(s)
-            .map(|n| n.to_lowercase())
-            .unwrap_or_default()
-    };
-    let identificacion = sin_separadores(identificacion);
-    if !identificacion.is_empty() && sin_separadores(&folded) == identificacion {
+    if contiene_dato(&plano, cuenta.identificacion) {
         return Err(E::ClaveSameAsIdentification);
+    }
+    let local = cuenta.correo.rsplit_once('@').map_or("", |(l, _)| l);
+    if contiene_dato(&plano, local) {
+        return Err(E::ClaveContainsEmail);
+    }
+    if basada_en_el_servicio(&plano) {
+        return Err(E::ClaveServiceWord);
+    }
+    if es_repeticion(&folded) {
+        return Err(E::ClaveRepetition);
+    }
+    if es_secuencia(&plano) {
+        return Err(E::ClaveSequence);
     }
     if es_comun(&folded) {
         return Err(E::ClaveCommon);
     }
+    if es_debil(clave, cuenta) {
+        return Err(E::ClaveWeak);
+    }
     Ok(())
+}
+
+/// Lower-case letters and digits only: separators and punctuation do not make data different.
+fn alfanumerico(folded: &str) -> String {
+    folded.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Whether `plano` is `dato`, or holds it (or it reversed) when it is long enough to matter.
+fn contiene_dato(plano: &str, dato: &str) -> bool {
+    let dato = alfanumerico(&dato.to_lowercase());
+    if dato.is_empty() {
+        return false;
+    }
+    if plano == dato {
+        return true;
+    }
+    let reves: String = dato.chars().rev().collect();
+    dato.chars().count() >= MIN_CONTENIDO && (plano.contains(&dato) || plano.contains(&reves))
+}
+
+/// The usual substitutions (`3` for `e`, `@` for `a`…) undone, so that `3cu4p4ss` is `ecuapass`.
+fn sin_sustituciones(plano: &str) -> String {
+    plano
+        .chars()
+        .map(|c| match c {
+            '4' | '@' => 'a',
+            '3' => 'e',
+            '1' | '!' => 'i',
+            '0' => 'o',
+            '5' | '$' => 's',
+            '7' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// A service word with little else: once the words are taken out, fewer than six letters remain
+/// (digits, years and symbols around them do not count: `Aduana.2026*`, `senae123456789`).
+fn basada_en_el_servicio(plano: &str) -> bool {
+    // Checked on both readings: digits may be digits (a year) or substitutions.
+    [plano.to_owned(), sin_sustituciones(plano)]
+        .iter()
+        .any(|texto| {
+            let mut resto = texto.clone();
+            let mut hallada = false;
+            // Longest first, so that "aduanas" goes before "aduana".
+            let mut palabras = PALABRAS_DEL_SERVICIO;
+            palabras.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for palabra in palabras {
+                if resto.contains(palabra) {
+                    hallada = true;
+                    resto = resto.replace(palabra, "");
+                }
+            }
+            hallada && resto.chars().filter(|c| c.is_alphabetic()).count() < 6
+        })
+}
+
+/// One character or one short group over and over: `aaaaaaaaaaaa`, `abcabcabcabc`, `abab…`, or
+/// at most two different characters in all.
+fn es_repeticion(folded: &str) -> bool {
+    let chars: Vec<char> = folded.chars().collect();
+    let mut distintos = chars.clone();
+    distintos.sort_unstable();
+    distintos.dedup();
+    if distintos.len() <= 2 {
+        return true;
+    }
+    // A period of at most a third of the length: the group appears three times or more.
+    (1..=chars.len() / 3).any(|p| (p..chars.len()).all(|i| chars[i] == chars[i - p]))
+}
+
+/// Rows of the keyboard (QWERTY, as in Ecuador's Latin American layout), for walks.
+const FILAS: [&str; 4] = ["1234567890", "qwertyuiop", "asdfghjklñ", "zxcvbnm"];
+
+/// The position of a key on the keyboard: (row, column), with each row shifted as on a real
+/// keyboard so that diagonal neighbours are one apart.
+fn tecla(c: char) -> Option<(i32, i32)> {
+    FILAS.iter().enumerate().find_map(|(fila, teclas)| {
+        teclas
+            .chars()
+            .position(|t| t == c)
+            .map(|col| (fila as i32, col as i32 * 2 + fila as i32))
+    })
+}
+
+/// Whether `b` follows `a` in a sequence: the next or previous letter or digit (`9` then `0`
+/// too), or a neighbouring key.
+fn siguiente(a: char, b: char) -> bool {
+    let (x, y) = (a as i32, b as i32);
+    let mismo_tipo = (a.is_ascii_digit() && b.is_ascii_digit())
+        || (a.is_ascii_lowercase() && b.is_ascii_lowercase());
+    if mismo_tipo && ((x - y).abs() == 1 || (a.is_ascii_digit() && (x - y).abs() == 9)) {
+        return true;
+    }
+    match (tecla(a), tecla(b)) {
+        (Some((fa, ca)), Some((fb, cb))) => {
+            (fa == fb && (ca - cb).abs() == 2) || ((fa - fb).abs() == 1 && (ca - cb).abs() <= 1)
+        }
+        _ => false,
+    }
+}
+
+/// Runs and keyboard walks: `123456789012`, `abcdefghijkl`, `qwertyuiop12`, `1qaz2wsx3edc`. A
+/// password is one when almost every step goes to the next character or a neighbouring key (at
+/// most one break for every five steps).
+fn es_secuencia(plano: &str) -> bool {
+    let chars: Vec<char> = plano.chars().collect();
+    if chars.len() < 4 {
+        return false;
+    }
+    let pasos = chars.len() - 1;
+    let rupturas = chars.windows(2).filter(|w| !siguiente(w[0], w[1])).count();
+    rupturas * 5 <= pasos
 }
 
 #[cfg(feature = "lista-comun")]
@@ -114,6 +254,24 @@ fn es_comun(folded: &str) -> bool {
 
 #[cfg(not(feature = "lista-comun"))]
 fn es_comun(_: &str) -> bool {
+    false
+}
+
+/// The strength estimate of zxcvbn (Dropbox's estimator: dictionaries, names, dates, patterns),
+/// with the account's data and the service's words as known inputs: at least score 3 ("safely
+/// unguessable: moderate protection from offline slow-hash attacks", 10^10 guesses). Its
+/// dictionaries are large, so it runs on the server only; the browser checks the rules above.
+#[cfg(feature = "estimador")]
+fn es_debil(clave: &str, cuenta: DatosCuenta<'_>) -> bool {
+    let local = cuenta.correo.rsplit_once('@').map_or("", |(l, _)| l);
+    let mut conocidas = vec![cuenta.usuario, cuenta.identificacion, local, cuenta.correo];
+    conocidas.extend(PALABRAS_DEL_SERVICIO);
+    conocidas.retain(|d| !d.is_empty());
+    zxcvbn::zxcvbn(clave, &conocidas).score() < zxcvbn::Score::Three
+}
+
+#[cfg(not(feature = "estimador"))]
+fn es_debil(_: &str, _: DatosCuenta<'_>) -> bool {
     false
 }
 
@@ -163,15 +321,99 @@ impl Ingreso {
 mod tests {
     use super::*;
 
+    const CUENTA: DatosCuenta<'static> = DatosCuenta {
+        usuario: "MPerez.Aduana",
+        identificacion: "1710034065",
+        correo: "maria.perez@example.com",
+    };
+
     fn nueva(clave: &str, confirmacion: &str) -> Result<NuevaClave, FieldErrors> {
         NuevaClave::validate(
             &CambioClaveInput {
                 clave: clave.into(),
                 confirmacion: confirmacion.into(),
             },
-            "MPerez.Aduana",
-            "1710034065",
+            CUENTA,
         )
+    }
+
+    fn veredicto(clave: &str) -> Option<E> {
+        nueva(clave, clave).err().and_then(|e| e.get(Field::Clave))
+    }
+
+    /// NIST SP 800-63B-4's blocklist: sequences, repetitions, the service's words, the account's
+    /// data (inside a longer password, reversed), each with its own reason. These hold in the
+    /// browser too: none needs the server's lists.
+    #[test]
+    fn the_blocklist_refuses_each_kind_with_its_reason() {
+        for (clave, razon) in [
+            ("123456789012", E::ClaveSequence),
+            ("abcdefghijkl", E::ClaveSequence),
+            ("qwertyuiop12", E::ClaveSequence),
+            ("1qaz2wsx3edc", E::ClaveSequence),
+            ("0987654321098", E::ClaveSequence),
+            ("zyxwvutsrqpo", E::ClaveSequence),
+            ("asdfghjklñ12", E::ClaveSequence),
+            ("aaaaaaaaaaaa", E::ClaveRepetition),
+            ("abcabcabcabc", E::ClaveRepetition),
+            ("abababababab", E::ClaveRepetition),
+            ("1212121212121", E::ClaveRepetition),
+            ("ecuapass2026!", E::ClaveServiceWord),
+            ("Aduana.2026*", E::ClaveServiceWord),
+            ("senae123456789", E::ClaveServiceWord),
+            ("3cu4p4ss.2026", E::ClaveServiceWord),
+            ("SENAE-ADUANAS-2026", E::ClaveServiceWord),
+            ("mperez.aduana", E::ClaveSameAsUser),
+            ("mi clave MPerezAduana 7", E::ClaveSameAsUser),
+            ("anaudazerepm!!", E::ClaveSameAsUser),
+            ("1710034065ab", E::ClaveSameAsIdentification),
+            ("clave 171-003-4065", E::ClaveSameAsIdentification),
+            ("5604300171 al revés", E::ClaveSameAsIdentification),
+            ("Maria.Perez 1985!", E::ClaveContainsEmail),
+            ("zerepairam y algo más", E::ClaveContainsEmail),
+        ] {
+            assert_eq!(veredicto(clave), Some(razon), "{clave}");
+            assert!(!razon.message().is_empty() && razon.code().starts_with("clave."));
+        }
+    }
+
+    #[test]
+    fn phrases_and_unrelated_passwords_pass_the_cheap_checks() {
+        for clave in [
+            "Cañón verde sobre el río Guayas",
+            "una frase larga y propia",
+            "mañana vuelvo al puerto de Manta",
+            "trabajo en la aduana de Guayaquil",
+            "ñandú del río Napo",
+            "Tr4nsp0rt3 de c4rg4 p0r M4nt4",
+        ] {
+            assert_eq!(veredicto(clave), None, "{clave}");
+        }
+    }
+
+    /// The server's estimate (zxcvbn) refuses what only dictionaries and patterns reveal.
+    #[test]
+    #[cfg(feature = "estimador")]
+    fn the_estimate_refuses_guessable_passwords_and_welcomes_passphrases() {
+        for clave in [
+            "Password2024!",
+            "correcthorse1",
+            "Guayaquil1990",
+            "iloveyou2026",
+        ] {
+            assert!(
+                matches!(veredicto(clave), Some(E::ClaveWeak | E::ClaveCommon)),
+                "{clave}: {:?}",
+                veredicto(clave)
+            );
+        }
+        for clave in [
+            "Cañón verde sobre el río Guayas",
+            "una frase larga y propia",
+            "mañana vuelvo al puerto de Manta",
+        ] {
+            assert_eq!(veredicto(clave), None, "{clave}");
+        }
     }
 
     #[test]
@@ -189,10 +431,12 @@ mod tests {
         assert!(nueva("docecaracter", "docecaracter").is_ok());
         // No composition rules; spaces and any script count, as characters, not bytes.
         assert!(nueva("una frase larga sin números", "una frase larga sin números").is_ok());
-        assert!(nueva("ñandúñandúña", "ñandúñandúña").is_ok());
-        let max = "x".repeat(128);
+        assert!(nueva("ñandú del río Napo", "ñandú del río Napo").is_ok());
+        let texto = "En el puerto de Guayaquil los barcos esperan su turno mientras las grúas \
+                     descargan contenedores rojos, azules y verdes bajo un sol que no perdona nada";
+        let max: String = texto.chars().take(128).collect();
         assert!(nueva(&max, &max).is_ok());
-        let over = "x".repeat(129);
+        let over: String = texto.chars().take(129).collect();
         assert_eq!(
             nueva(&over, &over).unwrap_err().get(Field::Clave),
             Some(E::ClaveLength)
@@ -214,8 +458,11 @@ mod tests {
                 clave: "AB1234567890".into(),
                 confirmacion: "AB1234567890".into(),
             },
-            "otro",
-            "ab1234567890",
+            DatosCuenta {
+                usuario: "otro",
+                identificacion: "ab1234567890",
+                correo: "",
+            },
         );
         assert_eq!(
             id.unwrap_err().get(Field::Clave),
@@ -234,7 +481,8 @@ mod tests {
     #[test]
     #[cfg(feature = "lista-comun")]
     fn common_passwords_are_refused_whatever_their_case() {
-        for common in ["q1w2e3r4t5y6", "1QAZ2WSX3EDC", "PASSWORD1234"] {
+        // (Keyboard walks such as q1w2e3r4t5y6 are refused earlier, as sequences.)
+        for common in ["PASSWORD1234", "password1234"] {
             let e = nueva(common, common);
             assert_eq!(
                 e.unwrap_err().get(Field::Clave),

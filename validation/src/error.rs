@@ -38,10 +38,15 @@ pub enum ValidationError {
     ClaveCommon,
     ClaveMismatch,
     ClaveTemporal,
+    ClaveContainsEmail,
+    ClaveServiceWord,
+    ClaveRepetition,
+    ClaveSequence,
+    ClaveWeak,
 }
 
 impl ValidationError {
-    pub const ALL: [ValidationError; 30] = [
+    pub const ALL: [ValidationError; 35] = [
         ValidationError::Required,
         ValidationError::Locked,
         ValidationError::TooLong,
@@ -72,6 +77,11 @@ impl ValidationError {
         ValidationError::ClaveCommon,
         ValidationError::ClaveMismatch,
         ValidationError::ClaveTemporal,
+        ValidationError::ClaveContainsEmail,
+        ValidationError::ClaveServiceWord,
+        ValidationError::ClaveRepetition,
+        ValidationError::ClaveSequence,
+        ValidationError::ClaveWeak,
     ];
 
     /// (machine code, message for people).
@@ -163,10 +173,13 @@ impl ValidationError {
                 "clave.length",
                 "La clave debe tener entre 12 y 128 caracteres; una frase fácil de recordar sirve.",
             ),
-            E::ClaveSameAsUser => ("clave.same_as_user", "La clave no puede ser su ID usuario."),
+            E::ClaveSameAsUser => (
+                "clave.same_as_user",
+                "La clave no puede ser ni contener su ID usuario, tampoco al revés.",
+            ),
             E::ClaveSameAsIdentification => (
                 "clave.same_as_identification",
-                "La clave no puede ser su número de identificación.",
+                "La clave no puede ser ni contener su número de identificación, tampoco al revés.",
             ),
             E::ClaveCommon => (
                 "clave.common",
@@ -179,6 +192,26 @@ impl ValidationError {
             E::ClaveTemporal => (
                 "clave.temporal",
                 "La clave nueva no puede ser la clave temporal que recibió.",
+            ),
+            E::ClaveContainsEmail => (
+                "clave.contains_email",
+                "La clave no puede contener su correo electrónico (lo que va antes de @), tampoco al revés.",
+            ),
+            E::ClaveServiceWord => (
+                "clave.service_word",
+                "La clave no puede basarse en el nombre del servicio (ECUAPASS, SENAE, Aduana) con números o signos.",
+            ),
+            E::ClaveRepetition => (
+                "clave.repetition",
+                "La clave no puede repetir un mismo carácter o grupo de caracteres (como aaaaaaaaaaaa o abcabcabcabc).",
+            ),
+            E::ClaveSequence => (
+                "clave.sequence",
+                "La clave no puede ser una secuencia de caracteres o de teclas vecinas (como 123456789012, abcdefghijkl o qwertyuiop12).",
+            ),
+            E::ClaveWeak => (
+                "clave.weak",
+                "La clave es fácil de adivinar. Use una frase más larga o palabras que no vayan juntas; una frase propia es lo mejor.",
             ),
         }
     }

@@ -22,7 +22,9 @@ mod identity;
 mod usuario;
 
 pub use classification::{Classification, Requirement};
-pub use clave::{CambioClaveInput, Ingreso, IngresoInput, NuevaClave};
+pub use clave::{
+    CambioClaveInput, DatosCuenta, Ingreso, IngresoInput, NuevaClave, PALABRAS_DEL_SERVICIO,
+};
 pub use email::Email;
 pub use error::{Field, FieldError, FieldErrors, ValidationError};
 pub use forms::{

@@ -26,7 +26,8 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 use validation::{
-    CambioClaveInput, Field, FieldErrors, Identificacion, Ingreso, NuevaClave, ValidationError,
+    CambioClaveInput, DatosCuenta, Field, FieldErrors, Identificacion, Ingreso, NuevaClave,
+    ValidationError,
 };
 
 use super::{Services, audit, password, registry};
@@ -73,6 +74,8 @@ pub struct Sesion {
     pub must_change: bool,
     pub usuario: String,
     pub identificacion: String,
+    /// The registered e-mail: a new password may not be built from it.
+    pub correo: String,
 }
 
 pub async fn ingresar(
@@ -288,6 +291,7 @@ pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, 
         must_change: s.must_change != 0,
         usuario: r.usuario_id,
         identificacion: r.identificacion,
+        correo: r.correo,
     }))
 }
 
@@ -322,8 +326,12 @@ pub async fn cambiar_clave(
     clave_actual: Option<&str>,
     client: Option<IpAddr>,
 ) -> Result<(), CambioError> {
-    let nueva = NuevaClave::validate(input, &sesion.usuario, &sesion.identificacion)
-        .map_err(CambioError::Campos)?;
+    let cuenta = DatosCuenta {
+        usuario: &sesion.usuario,
+        identificacion: &sesion.identificacion,
+        correo: &sesion.correo,
+    };
+    let nueva = NuevaClave::validate(input, cuenta).map_err(CambioError::Campos)?;
     let credencial = credential::Entity::find_by_id(sesion.registration_id)
         .one(&services.db)
         .await?;
