@@ -58,12 +58,9 @@ impl LettreMailer {
                     Some(port) => builder.port(port),
                     None => builder,
                 };
-                let builder = if url.username().is_empty() {
-                    builder
-                } else {
-                    let user = percent_decode(url.username());
-                    let password = percent_decode(url.password().unwrap_or_default());
-                    builder.credentials(Credentials::new(user, password))
+                let builder = match smtp_credentials(url) {
+                    Some((user, password)) => builder.credentials(Credentials::new(user, password)),
+                    None => builder,
                 };
                 Ok(Self::Smtp(builder.build()))
             }
@@ -71,11 +68,22 @@ impl LettreMailer {
     }
 }
 
-fn percent_decode(raw: &str) -> String {
-    url::form_urlencoded::parse(format!("x={raw}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// The user and password of an SMTP URL, as the relay must receive them. They are written
+/// percent-encoded in the URL's user-info (RFC 3986), so they are decoded as such: not as form
+/// data, where `+` would become a space and `&` would cut the value.
+pub fn smtp_credentials(url: &url::Url) -> Option<(String, String)> {
+    if url.username().is_empty() {
+        return None;
+    }
+    let decode = |raw: &str| {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((
+        decode(url.username()),
+        decode(url.password().unwrap_or_default()),
+    ))
 }
 
 impl Mailer for LettreMailer {
@@ -259,6 +267,28 @@ fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_credentials_are_percent_decoded_not_form_decoded() {
+        let url = url::Url::parse(
+            "smtps://us%2Ber%26x%25%40a%3Ab%C3%B1:p%2Bw%26d%25%40%3A%C3%B1%20z@smtp.example:465",
+        )
+        .unwrap();
+        assert_eq!(
+            smtp_credentials(&url),
+            Some(("us+er&x%@a:bñ".to_owned(), "p+w&d%@:ñ z".to_owned()))
+        );
+        // A literal `+` stays a plus.
+        let url = url::Url::parse("smtp://a+b:c+d@relay:587").unwrap();
+        assert_eq!(
+            smtp_credentials(&url),
+            Some(("a+b".to_owned(), "c+d".to_owned()))
+        );
+        assert_eq!(
+            smtp_credentials(&url::Url::parse("smtp://relay:25").unwrap()),
+            None
+        );
+    }
     use crate::config::Config;
 
     fn message() -> Message {
@@ -302,6 +332,7 @@ mod tests {
                 "{url}"
             );
         }
-        assert_eq!(percent_decode("p%40ss"), "p@ss");
+        let url = url::Url::parse("smtp://u:p%40ss@relay").unwrap();
+        assert_eq!(smtp_credentials(&url).unwrap().1, "p@ss");
     }
 }

@@ -1360,3 +1360,66 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
         test_db.drop_database().await;
     }
 }
+
+/// An operator's retry gives a revived message the queue key of its own kind: a revived notice
+/// does not take the reset's key, so the account's next reset request queues and is sent.
+#[tokio::test]
+async fn a_retried_notice_does_not_absorb_the_next_reset() {
+    use sea_orm::ActiveValue::Set;
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let mperez = registration::Entity::find()
+            .filter(registration::Column::UsuarioIdClave.eq("mperez"))
+            .one(&f.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut aviso = outbox::nuevo(ingreso::KIND_AVISO, &mperez, None, START_MS);
+        aviso.state = Set(outbox::ABANDONED.into());
+        mail_outbox::Entity::insert(aviso)
+            .exec_without_returning(&f.db)
+            .await
+            .unwrap();
+        let id = f.outbox().await[0].id;
+        assert_eq!(outbox::retry(&f.db, &[id], START_MS).await.unwrap(), 1);
+        assert_eq!(f.outbox().await[0].pending_key, None, "{label}");
+
+        registry::solicitar_reinicio(
+            &f.services,
+            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
+            None,
+        )
+        .await
+        .unwrap();
+        let encolados = audit_log::Entity::find()
+            .filter(audit_log::Column::Outcome.eq("encolado"))
+            .count(&f.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            encolados, 1,
+            "{label}: the reset was queued, not taken as already queued"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let worker = f.worker(folder_mailer(dir.path()));
+        while worker.run_once().await.unwrap() > 0 {}
+        let asuntos: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| {
+                let raw = std::fs::read(e.unwrap().path()).unwrap();
+                mail_parser::MessageParser::default()
+                    .parse(&raw[..])
+                    .unwrap()
+                    .subject()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert!(
+            asuntos.contains(&"ECUAPASS: su clave temporal".to_owned()),
+            "{label}: {asuntos:?}"
+        );
+        test_db.drop_database().await;
+    }
+}

@@ -388,6 +388,14 @@ pub fn nuevo(
     }
 }
 
+/// The key that keeps at most one message of a kind waiting per account: only resets have one
+/// (a second reset request while one waits is the same request); notices never wait for each
+/// other. A revived notice must not take the reset's key, or it would absorb the account's
+/// next reset requests and no temporary password would be sent.
+pub fn queue_key(kind: &str, registration_id: i64) -> Option<String> {
+    (kind == registry::KIND_RESET).then(|| registry::pending_key(registration_id))
+}
+
 /// Puts abandoned (or failed) messages back in the queue, for `server outbox retry`.
 pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64, DbErr> {
     let rows = mail_outbox::Entity::find()
@@ -404,7 +412,7 @@ pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64
             .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(now))
             .col_expr(
                 mail_outbox::Column::PendingKey,
-                Expr::value(registry::pending_key(row.registration_id)),
+                Expr::value(queue_key(&row.kind, row.registration_id)),
             )
             .filter(mail_outbox::Column::Id.eq(row.id))
             .exec(db)
