@@ -157,7 +157,10 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
 /// obligatorio", or a voluntary one from "Sesión iniciada", which must give the current password.
 pub async fn cambiar(State(state): State<AppState>, request: Request) -> Response {
     let sesion = match token(&request) {
-        Some(t) => ingreso::sesion(&state.services, &t).await.ok().flatten(),
+        Some(t) => match ingreso::sesion(&state.services, &t).await {
+            Ok(s) => s,
+            Err(error) => return sin_servicio(&state, &error).await,
+        },
         None => None,
     };
     let Some(sesion) = sesion else {
@@ -209,6 +212,18 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
     }
 }
 
+/// The session could not be read (the database is unreachable): `503` with the page that says
+/// so, never a redirect to "Ingreso" as if the person had been signed out.
+async fn sin_servicio(state: &AppState, error: &sea_orm::DbErr) -> Response {
+    tracing::error!(%error, "sesión: error de base de datos");
+    let estado = EstadoCuenta {
+        aviso: Some(INTERNO.to_owned()),
+        ..Default::default()
+    };
+    let response = pagina_sin_hidratacion(state, "/ingreso", estado).await;
+    con_estado(response, StatusCode::SERVICE_UNAVAILABLE, None)
+}
+
 pub async fn salir(State(state): State<AppState>, request: Request) -> Response {
     if let Some(t) = token(&request)
         && let Err(error) = ingreso::cerrar(&state.services, &t).await
@@ -236,10 +251,8 @@ pub async fn guardia(State(state): State<AppState>, mut request: Request, next: 
     let sesion: Option<Sesion> = match token(&request) {
         Some(t) => match ingreso::sesion(&state.services, &t).await {
             Ok(s) => s,
-            Err(error) => {
-                tracing::error!(%error, "sesión: error de base de datos");
-                None
-            }
+            // Not "signed out": the session may well be valid. The person is told the truth.
+            Err(error) => return sin_servicio(&state, &error).await,
         },
         None => None,
     };

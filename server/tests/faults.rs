@@ -356,7 +356,45 @@ async fn an_unreachable_database_gives_a_clean_503_and_the_server_recovers_by_it
         200
     );
 
+    // A signed-in session, to see what its pages say while the database is away.
+    let (status, head, _) = support::post_head(
+        server.addr,
+        "/ingreso",
+        "application/x-www-form-urlencoded",
+        "usuario=aauditor&clave=clave+de+demostraci%C3%B3n".as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().to_owned())
+        })
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .unwrap();
+
     proxy.down();
+    // The session cannot be read: 503 and the page that says so, not "Ingreso" as if signed out.
+    for (method, path) in [("GET", "/cuenta"), ("POST", "/cambio-clave")] {
+        let raw = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 503"),
+            "{method} {path}: {answer}"
+        );
+        assert!(
+            answer.contains("El servicio no está disponible en este momento."),
+            "{answer}"
+        );
+    }
     for _ in 0..3 {
         let start = Instant::now();
         let (status, _, body) = support::post(server.addr, "/api/buscar_id", JSON, lookup).await;
