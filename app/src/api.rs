@@ -143,11 +143,9 @@ pub struct UsuarioEncontrado {
 pub struct ReinicioSolicitado {
     /// The e-mail of the request, masked (`m***@example.com`): on a match, the registered one.
     pub correo: String,
-    /// How long the password is valid once sent.
+    /// How long the password is valid, counted from its sending (the e-mail states the exact
+    /// time: only then is it known).
     pub vigencia_minutos: u32,
-    /// When it expires if sent now, in Ecuador's time (`28/11/2026 a las 14:35`); the e-mail
-    /// carries the exact time, counted from its sending.
-    pub vence: String,
 }
 
 impl Leible for ApiError {
@@ -199,7 +197,6 @@ impl Leible for ReinicioSolicitado {
         Some(ReinicioSolicitado {
             correo: objeto.texto("correo")?,
             vigencia_minutos: objeto.entero("vigencia_minutos")?.try_into().ok()?,
-            vence: objeto.texto("vence")?,
         })
     }
 }
@@ -372,7 +369,6 @@ mod tests {
         let solicitado = ReinicioSolicitado {
             correo: "m***@example.com".into(),
             vigencia_minutos: 30,
-            vence: "28/11/2026 a las 14:35".into(),
         };
         assert_eq!(ida_y_vuelta(&solicitado), solicitado);
     }
@@ -425,7 +421,7 @@ mod tests {
             json!({"correo": "a", "vence": "b"}),
             json!({"correo": "a", "vence": "b", "vigencia_minutos": 5_000_000_000u64}),
             json!({"correo": 1, "vence": "b", "vigencia_minutos": 5}),
-            json!({"correo": "a", "vigencia_minutos": 5}),
+            json!({"vigencia_minutos": 5}),
         ] {
             assert_eq!(leer::<ReinicioSolicitado>(&malo), None, "{malo}");
         }

@@ -825,9 +825,8 @@ fn Enviado(respuesta: ReinicioSolicitado) -> impl IntoView {
                 "."
             </p>
             <p>
-                "Vence el " <strong>{respuesta.vence}</strong> " (hora de Ecuador), "
-                {respuesta.vigencia_minutos}
-                " minutos después del envío, y sirve una sola vez: al ingresar con ella, ECUAPASS le pedirá una clave nueva. "
+                "Es válida por " <strong>{respuesta.vigencia_minutos} " minutos desde que la enviamos"</strong>
+                " (el correo indica la hora exacta) y sirve una sola vez: al ingresar con ella, ECUAPASS le pedirá una clave nueva. "
                 "Su clave anterior sigue funcionando mientras no use la temporal."
             </p>
             <p class="pista">

@@ -118,7 +118,6 @@ pub async fn solicitar_reinicio(
     let respuesta = ReinicioSolicitado {
         correo: form.correo.masked(),
         vigencia_minutos: services.reset_ttl_minutes,
-        vence: crate::mail::hora_ecuador(now + i64::from(services.reset_ttl_minutes) * 60_000),
     };
     // A match and a miss write the same kinds of rows, so that neither takes longer: on a miss
     // the counter touched is one for the identificación typed, which limits nothing.
