@@ -104,7 +104,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         Command::Serve => unreachable!("handled above"),
         Command::Migrate => println!("Esquema de base de datos al día."),
         Command::SeedDemo => {
-            let inserted = server::seed::seed_demo(&db).await?;
+            let inserted = server::seed::seed_demo(&db, services::SystemClock.now_ms()).await?;
             println!("Registros de demostración insertados: {inserted}");
         }
         Command::Import {
@@ -134,7 +134,8 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
             if dry_run {
                 eprintln!("--dry-run: no se escribió nada.");
             } else {
-                server::registrations::upsert(&db, &parsed.rows).await?;
+                server::registrations::upsert(&db, &parsed.rows, services::SystemClock.now_ms())
+                    .await?;
                 eprintln!("Registros cargados o actualizados: {valid}.");
             }
         }

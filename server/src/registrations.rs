@@ -140,6 +140,13 @@ pub fn parse_csv(reader: impl Read) -> Result<Parsed, csv::Error> {
     Ok(parsed)
 }
 
+/// The registry's columns keep a date-time; every instant comes from the one `Clock`
+/// (`services::Clock`), in milliseconds, and is converted here.
+fn fecha(now_ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 fn active_model(row: &Row, now: time::OffsetDateTime) -> registration::ActiveModel {
     let r = &row.registro;
     registration::ActiveModel {
@@ -156,9 +163,13 @@ fn active_model(row: &Row, now: time::OffsetDateTime) -> registration::ActiveMod
     }
 }
 
-/// Inserts or updates (by ID usuario, ignoring case) every row, all or nothing.
-pub async fn upsert(db: &sea_orm::DatabaseConnection, rows: &[Row]) -> Result<u64, DbErr> {
-    let now = time::OffsetDateTime::now_utc();
+/// Inserts or updates (by ID usuario, ignoring case) every row, all or nothing, at `now_ms`.
+pub async fn upsert(
+    db: &sea_orm::DatabaseConnection,
+    rows: &[Row],
+    now_ms: i64,
+) -> Result<u64, DbErr> {
+    let now = fecha(now_ms);
     let txn = db.begin().await?;
     let mut n = 0;
     for chunk in rows.chunks(500) {
@@ -183,9 +194,13 @@ pub async fn upsert(db: &sea_orm::DatabaseConnection, rows: &[Row]) -> Result<u6
     Ok(n)
 }
 
-/// Inserts the rows whose ID usuario is not there yet; leaves existing ones alone.
-pub async fn insert_missing(db: &impl ConnectionTrait, rows: &[Row]) -> Result<u64, DbErr> {
-    let now = time::OffsetDateTime::now_utc();
+/// Inserts the rows whose ID usuario is not there yet, at `now_ms`; leaves existing ones alone.
+pub async fn insert_missing(
+    db: &impl ConnectionTrait,
+    rows: &[Row],
+    now_ms: i64,
+) -> Result<u64, DbErr> {
+    let now = fecha(now_ms);
     registration::Entity::insert_many(rows.iter().map(|r| active_model(r, now)))
         .on_conflict(
             OnConflict::column(registration::Column::UsuarioIdClave)

@@ -31,14 +31,15 @@ pub const CLAVE_DEMO: &str = "clave de demostración";
 
 /// Inserts the demo rows that are not there yet, and a current password for the approved ones
 /// that have none; returns how many registrations were inserted.
-pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+/// `now_ms` comes from the caller's `services::Clock`.
+pub async fn seed_demo(db: &impl ConnectionTrait, now_ms: i64) -> Result<u64, DbErr> {
     use crate::entities::{credential, registration};
     let rows = demo_rows()?;
-    let inserted = registrations::insert_missing(db, &rows).await?;
+    let inserted = registrations::insert_missing(db, &rows, now_ms).await?;
     let hash = crate::services::password::hash_offline(CLAVE_DEMO.to_owned())
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let now = now_ms;
     for row in rows
         .iter()
         .filter(|r| r.estado == crate::services::registry::APROBADA)

@@ -17,13 +17,13 @@ async fn migrations_apply_twice_and_seeding_is_idempotent() {
             .expect(test_db.label);
 
         assert_eq!(
-            seed::seed_demo(&conn).await.unwrap(),
+            seed::seed_demo(&conn, 1_764_400_000_000).await.unwrap(),
             seed::DEMO.len() as u64,
             "{}",
             test_db.label
         );
         assert_eq!(
-            seed::seed_demo(&conn).await.unwrap(),
+            seed::seed_demo(&conn, 1_764_400_000_000).await.unwrap(),
             0,
             "{}",
             test_db.label

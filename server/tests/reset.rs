@@ -33,7 +33,7 @@ struct Fixture {
 
 async fn fixture(url: &str) -> Fixture {
     let db = db::connect_and_migrate(url).await.unwrap();
-    seed::seed_demo(&db).await.unwrap();
+    seed::seed_demo(&db, START_MS).await.unwrap();
     let clock = Arc::new(ManualClock::new(START_MS));
     let services = Services {
         db: db.clone(),
@@ -1418,4 +1418,39 @@ async fn a_retried_notice_does_not_absorb_the_next_reset() {
         );
         test_db.drop_database().await;
     }
+}
+
+/// Every instant comes from the one injectable clock: the seed's (and the import's) timestamps
+/// are the clock's, not the wall clock's.
+#[tokio::test]
+async fn the_seed_and_the_import_take_their_time_from_the_clock() {
+    let test_db = support::TestDb::sqlite();
+    let f = fixture(&test_db.url).await;
+    let mperez = registration::Entity::find()
+        .filter(registration::Column::UsuarioIdClave.eq("mperez"))
+        .one(&f.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let ms = |t: sea_orm::prelude::TimeDateTimeWithTimeZone| {
+        (t.unix_timestamp_nanos() / 1_000_000) as i64
+    };
+    assert_eq!(
+        (ms(mperez.created_at), ms(mperez.updated_at)),
+        (START_MS, START_MS)
+    );
+    assert_eq!(f.credential("mperez").await.unwrap().updated_at, START_MS);
+    let cuentas = support::cuentas(1);
+    let parsed =
+        server::registrations::parse_csv(support::cuentas_csv(&cuentas).as_bytes()).unwrap();
+    server::registrations::upsert(&f.db, &parsed.rows, START_MS + 5)
+        .await
+        .unwrap();
+    let nueva = registration::Entity::find()
+        .filter(registration::Column::UsuarioIdClave.eq("cuenta000"))
+        .one(&f.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ms(nueva.updated_at), START_MS + 5);
 }

@@ -243,7 +243,9 @@ impl TestServer {
         let running = server::start(&config_with(db, mail_dir.path(), extra))
             .await
             .unwrap();
-        server::seed::seed_demo(&running.services.db).await.unwrap();
+        server::seed::seed_demo(&running.services.db, running.services.clock.now_ms())
+            .await
+            .unwrap();
         let addr = running.addr;
         let conn = running.services.db.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -289,7 +291,7 @@ pub fn cuentas_csv(cuentas: &[(String, String, String)]) -> String {
 pub async fn registrar(db: &sea_orm::DatabaseConnection, cuentas: &[(String, String, String)]) {
     let parsed = server::registrations::parse_csv(cuentas_csv(cuentas).as_bytes()).unwrap();
     assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
-    server::registrations::upsert(db, &parsed.rows)
+    server::registrations::upsert(db, &parsed.rows, 1_764_400_000_000)
         .await
         .unwrap();
 }
