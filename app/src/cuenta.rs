@@ -72,7 +72,8 @@ pub fn PaginaIngreso() -> impl IntoView {
                     <button type="submit" class="boton">"Ingresar"</button>
                 </form>
                 <p class="pista">
-                    "¿Olvidó su clave? " <a href="/">"Solicite una clave temporal"</a> "."
+                    "¿Olvidó su clave? " <a href="/">"Reiniciar clave"</a>
+                    ": le enviaremos una clave temporal al correo registrado en su solicitud de uso."
                 </p>
             </section>
         </main>

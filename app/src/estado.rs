@@ -29,3 +29,5 @@ pub struct EstadoInicial {
 pub const ACCION_BUSCAR: &str = "buscar";
 pub const ACCION_REINICIAR: &str = "reiniciar";
 pub const ACCION_CONFIRMAR: &str = "confirmar";
+/// "No" on the confirmation step: back to the form, values kept.
+pub const ACCION_VOLVER: &str = "volver";

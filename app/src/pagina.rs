@@ -14,11 +14,13 @@ use validation::{
 use crate::{
     TITULO,
     api::{ApiError, ReinicioSolicitado, UsuarioEncontrado, buscar_id, solicitar_reinicio},
-    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, EstadoInicial},
+    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, ACCION_VOLVER, EstadoInicial},
 };
 
 /// The question of the confirmation step (dialog with WASM, a page section without).
-pub const PREGUNTA: &str = "¿Desea recibir una clave temporal en su correo electrónico?";
+/// The portal's own question before a reset.
+pub const PREGUNTA: &str =
+    "¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico.";
 
 /// Errors the server sent back, shown until the field they belong to is edited.
 #[derive(Clone, Copy)]
@@ -232,6 +234,13 @@ fn Busqueda(
                     .identificacion
                     .valor
                     .set(identificacion.valor.get_untracked());
+                // Where the classification asks for the e-mail, section 2 needs the same one.
+                if elegida
+                    .get_untracked()
+                    .is_some_and(|c| c.correo().is_required())
+                {
+                    reinicio.correo.valor.set(correo.valor.get_untracked());
+                }
                 encontrado.set(Some(usuario));
                 aviso.set(None);
                 enfocar(resultado_ref);
@@ -809,7 +818,7 @@ fn ConfirmacionSinJs(datos: ReinicioClaveInput) -> impl IntoView {
                 <input type="hidden" name="identificacion" value=datos.identificacion />
                 <input type="hidden" name="correo" value=datos.correo />
                 <button type="submit" name="accion" value=ACCION_CONFIRMAR class="boton">"Sí"</button>
-                <a href="/" class="boton-secundario">"No"</a>
+                <button type="submit" name="accion" value=ACCION_VOLVER class="boton-secundario">"No"</button>
             </form>
         </div>
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 
 export const TITULO = 'Solicitud de reinicio de clave automática';
-export const PREGUNTA = '¿Desea recibir una clave temporal en su correo electrónico?';
+export const PREGUNTA = '¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico.';
 
 /** Every classification with the labels users see and whether RUC / e-mail are required. */
 export const CLASIFICACIONES: Array<{ codigo: string; etiqueta: string; ruc: boolean; correo: boolean }> = [

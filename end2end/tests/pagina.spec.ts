@@ -110,6 +110,8 @@ test.describe('with JavaScript', () => {
     // Section 2 is prefilled.
     await expect(page.locator('#r-usuario')).toHaveValue('jsalazar.rl');
     await expect(page.locator('#r-identificacion')).toHaveValue('0926687856');
+    // Representante legal gives a RUC, not an e-mail: nothing to carry.
+    await expect(page.locator('#r-correo')).toHaveValue('');
 
     await page.fill('#r-correo', 'jorge.salazar@example.com');
     const antes = correosRecibidos();
@@ -192,6 +194,20 @@ test.describe('with JavaScript', () => {
     });
   });
 
+  test('for an Auditor the e-mail of section 1 is carried into section 2, editable', async ({ page }) => {
+    await abrirInteractiva(page);
+    await page.selectOption('#b-clasificacion', 'auditor');
+    await page.fill('#b-correo', 'ana.auditora@example.com');
+    await page.fill('#b-identificacion', 'AB123456');
+    await busqueda(page).getByRole('button', { name: 'Buscar ID' }).click();
+    await expect(page.getByTestId('id-usuario')).toHaveText('aauditor');
+    await expect(page.locator('#r-usuario')).toHaveValue('aauditor');
+    await expect(page.locator('#r-identificacion')).toHaveValue('AB123456');
+    await expect(page.locator('#r-correo')).toHaveValue('ana.auditora@example.com');
+    await page.fill('#r-correo', 'otra@example.com');
+    await expect(page.locator('#r-correo')).toHaveValue('otra@example.com');
+  });
+
   test('a miss shows the uniform message', async ({ page }) => {
     await abrirInteractiva(page);
     await page.selectOption('#b-clasificacion', 'perito');
@@ -223,9 +239,21 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId('id-usuario')).toHaveText('MPerez');
     await expect(page.locator('#r-usuario')).toHaveValue('MPerez');
     await expect(page.locator('#b-correo')).toHaveValue('Maria.Perez@example.com');
+    // Usuario general's e-mail is carried into section 2, editable.
+    await expect(page.locator('#r-correo')).toHaveValue('Maria.Perez@example.com');
+    await expect(page.locator('#r-correo')).toBeEditable();
 
     await page.fill('#r-correo', 'maria.perez@example.com');
     const antes = correosRecibidos();
+    await page.getByRole('button', { name: 'Recibir la clave por e-mail' }).click();
+    await expect(page.locator('.confirmacion')).toContainText(PREGUNTA);
+    // "No": back to the form, every value kept, nothing sent.
+    await page.locator('.confirmacion').getByRole('button', { name: 'No' }).click();
+    await expect(page.locator('.confirmacion')).toHaveCount(0);
+    await expect(page.locator('#r-usuario')).toHaveValue('MPerez');
+    await expect(page.locator('#r-identificacion')).toHaveValue('171003406-5');
+    await expect(page.locator('#r-correo')).toHaveValue('maria.perez@example.com');
+    expect(correosRecibidos()).toEqual(antes);
     await page.getByRole('button', { name: 'Recibir la clave por e-mail' }).click();
     await expect(page.locator('.confirmacion')).toContainText(PREGUNTA);
     expect(correosRecibidos()).toEqual(antes);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use app::{
     api::{ApiError, ssr::ClientAddr},
-    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, EstadoInicial},
+    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, ACCION_VOLVER, EstadoInicial},
 };
 use axum::{
     Form,
@@ -57,19 +57,34 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
                     fallo = limitada;
                 }
                 Err(errores) => estado.errores_busqueda = errores,
-                Ok(form) => match backend.buscar_id(form, client).await {
-                    Ok(encontrado) => {
-                        estado.reinicio.usuario = encontrado.usuario.clone();
-                        estado.reinicio.identificacion = datos.identificacion.clone();
-                        estado.encontrado = Some(encontrado.usuario);
+                Ok(form) => {
+                    // Where the classification asks for the e-mail, section 2 needs it too.
+                    let correo_buscado = form.correo.is_some().then(|| datos.correo.clone());
+                    match backend.buscar_id(form, client).await {
+                        Ok(encontrado) => {
+                            estado.reinicio.usuario = encontrado.usuario.clone();
+                            estado.reinicio.identificacion = datos.identificacion.clone();
+                            if let Some(correo) = correo_buscado {
+                                estado.reinicio.correo = correo;
+                            }
+                            estado.encontrado = Some(encontrado.usuario);
+                        }
+                        Err(error) => {
+                            estado.aviso_busqueda = Some(error.to_string());
+                            fallo = Some(error);
+                        }
                     }
-                    Err(error) => {
-                        estado.aviso_busqueda = Some(error.to_string());
-                        fallo = Some(error);
-                    }
-                },
+                }
             }
             estado.busqueda = datos;
+        }
+        ACCION_VOLVER => {
+            // "No" on the confirmation: the form again, as it was, nothing sent.
+            estado.reinicio = ReinicioClaveInput {
+                usuario: campo("usuario"),
+                identificacion: campo("identificacion"),
+                correo: campo("correo"),
+            };
         }
         accion @ (ACCION_REINICIAR | ACCION_CONFIRMAR) => {
             let datos = ReinicioClaveInput {

@@ -29,6 +29,17 @@ async fn buscar_id_shows_the_id_and_prefills_the_reset_form() {
         html.contains(r#"name="usuario" type="text""#) && html.contains(r#"value="MPerez""#),
         "{html}"
     );
+    // Usuario general gives its e-mail in section 1: section 2 gets it too, still editable.
+    let seccion_2 = html.split(r#"id="r-correo""#).nth(1).unwrap_or_default();
+    let campo = seccion_2.split('>').next().unwrap_or_default();
+    assert!(
+        campo.contains(r#"value="maria.perez@example.com""#),
+        "{campo}"
+    );
+    assert!(
+        !campo.contains("disabled") && !campo.contains("readonly"),
+        "{campo}"
+    );
     // Without scripts the answer page carries no WASM.
     assert!(!html.contains("reinicio-clave.js"));
 }
@@ -70,10 +81,26 @@ async fn the_reset_asks_first_and_sends_only_on_yes() {
     let datos = "usuario=MPerez&identificacion=1710034065&correo=maria.perez%40example.com";
     let (_, html) = enviar(&server, &format!("accion=reiniciar&{datos}")).await;
     assert!(
-        html.contains("¿Desea recibir una clave temporal en su correo electrónico?"),
+        html.contains(
+            "¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico."
+        ),
         "{html}"
     );
     assert!(html.contains(r#"value="confirmar""#));
+    // "No" is a button of the same form: back to the form with every value kept, nothing sent.
+    assert!(html.contains(r#"value="volver""#), "{html}");
+    let (status, html) = enviar(&server, &format!("accion=volver&{datos}")).await;
+    assert_eq!(status, 200);
+    for valor in ["MPerez", "1710034065", "maria.perez@example.com"] {
+        assert!(
+            html.contains(&format!(r#"value="{valor}""#)),
+            "{valor}: {html}"
+        );
+    }
+    assert!(
+        !html.contains(r#"value="confirmar""#),
+        "the question is gone"
+    );
     // Nothing was queued by the question.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(
@@ -542,4 +569,16 @@ async fn a_full_argon2_queue_refuses_fast_and_recovers() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let cookie = ingresar_demo(&server, "aauditor").await;
     assert!(cookie.starts_with("sesion="));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_offers_reiniciar_clave() {
+    let server = TestServer::start().await;
+    let (_, _, page) = pedir(&server, "GET", "/ingreso", None, "").await;
+    let page = page.replace("<!>", "");
+    assert!(
+        page.contains(r#"<a href="/">Reiniciar clave</a>"#),
+        "{page}"
+    );
+    assert!(page.contains("le enviaremos una clave temporal"), "{page}");
 }
