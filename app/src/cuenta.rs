@@ -231,8 +231,9 @@ pub fn PaginaCambioClave() -> impl IntoView {
             <Encabezado titulo="Cambio de clave obligatorio">
                 <p class="introduccion">
                     "Ingresó con una clave temporal. Antes de continuar, elija su clave nueva: "
-                    "entre 12 y 128 caracteres, que no sea su ID usuario ni su identificación, ni una "
-                    "clave común. Una frase que pueda recordar es una buena clave."
+                    "entre 12 y 128 caracteres, sin su ID usuario, su identificación ni su correo, "
+                    "sin secuencias ni repeticiones, y que no sea una clave común ni el nombre del "
+                    "servicio con números. Una frase que pueda recordar es la mejor clave."
                 </p>
             </Encabezado>
             <section class="seccion" aria-labelledby="titulo-cambio">
