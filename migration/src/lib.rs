@@ -9,6 +9,7 @@ mod m20261128_000001_registrations;
 mod m20261128_000002_reset_outbox_audit;
 mod m20261128_000003_sessions_sign_in;
 mod m20261128_000004_rate_limits;
+mod m20261130_000005_registration_times_ms;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_reset_outbox_audit::Migration),
             Box::new(m20261128_000003_sessions_sign_in::Migration),
             Box::new(m20261128_000004_rate_limits::Migration),
+            Box::new(m20261130_000005_registration_times_ms::Migration),
         ]
     }
 }

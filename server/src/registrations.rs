@@ -140,14 +140,8 @@ pub fn parse_csv(reader: impl Read) -> Result<Parsed, csv::Error> {
     Ok(parsed)
 }
 
-/// The registry's columns keep a date-time; every instant comes from the one `Clock`
-/// (`services::Clock`), in milliseconds, and is converted here.
-fn fecha(now_ms: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-fn active_model(row: &Row, now: time::OffsetDateTime) -> registration::ActiveModel {
+/// `now` is milliseconds since the Unix epoch from the one `services::Clock`.
+fn active_model(row: &Row, now: i64) -> registration::ActiveModel {
     let r = &row.registro;
     registration::ActiveModel {
         usuario_id_clave: Set(r.usuario.canonical()),
@@ -169,7 +163,7 @@ pub async fn upsert(
     rows: &[Row],
     now_ms: i64,
 ) -> Result<u64, DbErr> {
-    let now = fecha(now_ms);
+    let now = now_ms;
     let txn = db.begin().await?;
     let mut n = 0;
     for chunk in rows.chunks(500) {
@@ -200,7 +194,7 @@ pub async fn insert_missing(
     rows: &[Row],
     now_ms: i64,
 ) -> Result<u64, DbErr> {
-    let now = fecha(now_ms);
+    let now = now_ms;
     registration::Entity::insert_many(rows.iter().map(|r| active_model(r, now)))
         .on_conflict(
             OnConflict::column(registration::Column::UsuarioIdClave)

@@ -78,3 +78,50 @@ async fn sqlite_uses_write_ahead_logging_and_full_sync() {
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("synchronous").await, "2"); // FULL
 }
+
+/// The registry's timestamps became milliseconds (one time type for the whole schema): a database
+/// written before keeps its registrations, their date-times converted exactly.
+#[tokio::test]
+async fn registration_times_are_converted_to_milliseconds() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Statement, Value};
+    for test_db in support::databases().await {
+        let conn = sea_orm::Database::connect(&test_db.url).await.unwrap();
+        migration::Migrator::up(&conn, Some(4)).await.unwrap();
+        // 2026-11-29 01:13:00.250 UTC, bound as the entity bound it before: a date-time.
+        let instante =
+            time::OffsetDateTime::from_unix_timestamp_nanos(1_764_378_780_250_000_000).unwrap();
+        let backend = conn.get_database_backend();
+        let marcas = if backend == sea_orm::DbBackend::Postgres {
+            "$1, $2"
+        } else {
+            "?, ?"
+        };
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO registrations (usuario_id, usuario_id_clave, clasificacion, identificacion, correo, estado, created_at, updated_at) \
+                 VALUES ('Viejo', 'viejo', 'usuario_general', '1710034065', 'v@example.com', 'aprobada', {marcas})"
+            ),
+            [Value::from(instante), Value::from(instante)],
+        ))
+        .await
+        .unwrap();
+        drop(conn);
+        let conn = db::connect_and_migrate(&test_db.url).await.unwrap();
+        let viejo = registration::Entity::find()
+            .filter(registration::Column::UsuarioIdClave.eq("viejo"))
+            .one(&conn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (viejo.created_at, viejo.updated_at),
+            (1_764_378_780_250, 1_764_378_780_250),
+            "{}",
+            test_db.label
+        );
+        drop(conn);
+        test_db.drop_database().await;
+    }
+}

@@ -79,7 +79,8 @@ impl NuevaClave {
 
 /// The words of this service: a password built on them is among the first an attacker tries
 /// against it (NIST SP 800-63B-4 §3.1.1.2, "context-specific words").
-pub const PALABRAS_DEL_SERVICIO: [&str; 5] = ["ecuapass", "senae", "aduana", "aduanas", "reinicio"];
+/// Longest first, so that "aduanas" is taken out before "aduana".
+pub const PALABRAS_DEL_SERVICIO: [&str; 5] = ["ecuapass", "reinicio", "aduanas", "aduana", "senae"];
 
 /// Data shorter than this is refused only as the whole password, not inside a longer one: a
 /// three-letter ID would otherwise forbid every phrase that happens to contain it.
@@ -126,9 +127,17 @@ fn check(clave: &str, cuenta: DatosCuenta<'_>) -> Result<(), E> {
     Ok(())
 }
 
-/// Lower-case letters and digits only: separators and punctuation do not make data different.
+/// Without separators, spaces and punctuation: they do not make data different. (ASCII and the
+/// few Spanish signs only: Unicode's tables would weigh more in the browser than they catch.)
 fn alfanumerico(folded: &str) -> String {
-    folded.chars().filter(|c| c.is_alphanumeric()).collect()
+    folded
+        .chars()
+        .filter(|c| {
+            !(c.is_ascii_punctuation()
+                || c.is_ascii_whitespace()
+                || matches!(c, '¡' | '¿' | '·' | '«' | '»' | '\u{a0}'))
+        })
+        .collect()
 }
 
 /// Whether `plano` is `dato`, or holds it (or it reversed) when it is long enough to matter.
@@ -169,16 +178,13 @@ fn basada_en_el_servicio(plano: &str) -> bool {
         .any(|texto| {
             let mut resto = texto.clone();
             let mut hallada = false;
-            // Longest first, so that "aduanas" goes before "aduana".
-            let mut palabras = PALABRAS_DEL_SERVICIO;
-            palabras.sort_by_key(|p| std::cmp::Reverse(p.len()));
-            for palabra in palabras {
+            for palabra in PALABRAS_DEL_SERVICIO {
                 if resto.contains(palabra) {
                     hallada = true;
                     resto = resto.replace(palabra, "");
                 }
             }
-            hallada && resto.chars().filter(|c| c.is_alphabetic()).count() < 6
+            hallada && resto.chars().filter(|c| !c.is_ascii_digit()).count() < 6
         })
 }
 
@@ -186,9 +192,15 @@ fn basada_en_el_servicio(plano: &str) -> bool {
 /// at most two different characters in all.
 fn es_repeticion(folded: &str) -> bool {
     let chars: Vec<char> = folded.chars().collect();
-    let mut distintos = chars.clone();
-    distintos.sort_unstable();
-    distintos.dedup();
+    let mut distintos: Vec<char> = Vec::with_capacity(3);
+    for c in &chars {
+        if !distintos.contains(c) {
+            distintos.push(*c);
+            if distintos.len() > 2 {
+                break;
+            }
+        }
+    }
     if distintos.len() <= 2 {
         return true;
     }

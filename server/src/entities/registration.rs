@@ -15,8 +15,9 @@ pub struct Model {
     pub ruc_empresa: Option<String>,
     pub correo: String,
     pub estado: String,
-    pub created_at: TimeDateTimeWithTimeZone,
-    pub updated_at: TimeDateTimeWithTimeZone,
+    /// Milliseconds since the Unix epoch, like every timestamp of the schema.
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
