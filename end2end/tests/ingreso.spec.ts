@@ -44,10 +44,19 @@ test('reset, e-mail, sign in with the temporary password, forced change, notice,
   await expect(page.locator('#c-clave-error')).toContainText('entre 12 y 128 caracteres');
   await page.locator('#c-clave').fill('lmora.aux');
   await expect(page.locator('#c-clave-error')).toContainText('entre 12 y 128'); // 9 characters
-  await page.locator('#c-clave').fill('0601234560 00');
+  await page.locator('#c-clave').fill('una frase nueva y segura');
   await expect(page.locator('#c-clave-error')).toHaveCount(0);
-  await page.locator('#c-clave').fill('0601234560');
-  await expect(page.locator('#c-clave-error')).toBeVisible();
+  // The identification inside a longer password is refused.
+  await page.locator('#c-clave').fill('clave 0601234560 00');
+  await expect(page.locator('#c-clave-error')).toContainText('identificación');
+  // Pasting is allowed (a password manager's long password is welcome).
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.evaluate(() => navigator.clipboard.writeText('Cañón verde sobre el río Guayas'));
+  await page.locator('#c-clave').fill('');
+  await page.locator('#c-clave').focus();
+  await page.keyboard.press('ControlOrMeta+V');
+  await expect(page.locator('#c-clave')).toHaveValue('Cañón verde sobre el río Guayas');
+  await expect(page.locator('#c-clave-error')).toHaveCount(0);
   expect(llamadas).toEqual([]);
   expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 
