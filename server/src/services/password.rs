@@ -38,7 +38,7 @@ pub const LENGTH: usize = 20;
 /// Shown to people in groups of this size, joined by `-` (`ABCDE-FGHJK-…`); sign-in ignores the
 /// hyphens and any spaces, so it may be typed either way.
 pub const GROUP: usize = 5;
-// docs/dominio.md: at least 12 characters; the fast hash needs at least 112 bits.
+// The service's rule: at least 12 characters (README, Seguridad); the fast hash needs 112 bits.
 const _: () = assert!(LENGTH >= 12 && LENGTH * 575 >= 112 * 100);
 
 /// A secret that must never be logged: `Debug` shows nothing.
