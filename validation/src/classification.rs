@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_table_matches_the_portal() {
-        // (label, RUC required, e-mail required), straight from DOMAIN.md.
+        // (label, RUC required, e-mail required), straight from docs/dominio.md.
         let expected = [
             ("Usuario general", false, true),
             ("Representante legal", true, false),

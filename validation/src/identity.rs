@@ -1,6 +1,6 @@
 //! Ecuadorian identity numbers: cédula, RUC, and the passport accepted in their place.
 //!
-//! The algorithms and the decisions the sources leave open are in `shared/DOMAIN.md`. The one that
+//! The algorithms and the decisions the sources leave open are in `docs/dominio.md`. The one that
 //! matters most: a RUC whose third digit is 9 is not rejected for its check digit, because the SRI
 //! issues real ones that fail it, and rejecting a real RUC locks a real person out.
 
@@ -411,7 +411,7 @@ mod tests {
             Identificacion::parse("ab123456"),
             Ok(Identificacion::Pasaporte(_))
         ));
-        // Nine or eleven digits are read as a passport, per DOMAIN.md.
+        // Nine or eleven digits are read as a passport, per docs/dominio.md.
         assert!(matches!(
             Identificacion::parse("171003406"),
             Ok(Identificacion::Pasaporte(_))

@@ -3,7 +3,7 @@
 //! This crate is compiled twice: into the browser's WASM bundle, so that fields are checked as the
 //! user types, and into the server, which checks every request again. Because both ask this crate,
 //! a rule can never say one thing in the browser and another on the server. The specification is
-//! `shared/DOMAIN.md`.
+//! `docs/dominio.md`.
 //!
 //! Parsed values (`Cedula`, `Ruc`, `Pasaporte`, `Identificacion`, `Email`, `UsuarioId`) are valid by
 //! construction: the only way to get one is `parse`, and their canonical form is what the database
