@@ -999,8 +999,8 @@ async function floodSection(server) {
     `Buscar ID (encontrado) con wrk -t1 -c8 durante ${seconds} s, primero solo y después ` +
       'mientras ' +
       'otras 20 conexiones alternan `POST /api/solicitar_reinicio` e ingresos correctos ' +
-      '(`POST /ingreso`) con las 10 cuentas de demostración: cada ingreso verifica Argon2 y cada ' +
-      'correo enviado calcula un hash Argon2 de la clave temporal.',
+      '(`POST /ingreso`) con las 10 cuentas de demostración: cada ingreso verifica Argon2 (en su ' +
+      'propio grupo de hilos); cada correo enviado calcula un SHA-256 de la clave temporal.',
     '',
     table(
       ['Carga', 'Peticiones/s', 'p50', 'p99', 'Errores'],
