@@ -10,6 +10,12 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    // All or nothing, on SQLite too (its DDL is transactional): a failure never leaves the table
+    // half converted.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         // The date-time as milliseconds, in each database's own words.
@@ -22,11 +28,10 @@ impl MigrationTrait for Migration {
                 "ALTER TABLE registrations ADD COLUMN {new} BIGINT NOT NULL DEFAULT 0"
             ))
             .await?;
-            db.execute_unprepared(&format!(
-                "UPDATE registrations SET {new} = COALESCE({}, 0)",
-                ms(old)
-            ))
-            .await?;
+            // A value the database cannot read is NULL: the NOT NULL column refuses it, and the
+            // migration stops instead of dating a registration to 1970.
+            db.execute_unprepared(&format!("UPDATE registrations SET {new} = {}", ms(old)))
+                .await?;
             db.execute_unprepared(&format!("ALTER TABLE registrations DROP COLUMN {old}"))
                 .await?;
             db.execute_unprepared(&format!(

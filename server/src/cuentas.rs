@@ -195,6 +195,13 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
         Ok(()) => return Redirect::to("/clave-actualizada").into_response(),
         Err(CambioError::Campos(errores)) => estado.errores = errores,
         Err(CambioError::ClaveActual) => estado.aviso = Some(CLAVE_ACTUAL.to_owned()),
+        Err(CambioError::Bloqueado { minutos }) => {
+            estado.aviso = Some(format!(
+                "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {minutos} minuto{} \
+                 antes de intentar de nuevo.",
+                if minutos == 1 { "" } else { "s" }
+            ))
+        }
         Err(CambioError::Hash(HashError::Busy)) => {
             estado.aviso = Some(OCUPADO.to_owned());
             fallo = Some(Some(password::BUSY_RETRY_SECONDS));

@@ -1452,3 +1452,80 @@ async fn the_seed_and_the_import_take_their_time_from_the_clock() {
         .unwrap();
     assert_eq!(ms(nueva.updated_at), START_MS + 5);
 }
+
+/// Guesses sent all at once get five tries in all, not one per request in flight: each attempt is
+/// counted before any Argon2 work. The voluntary change's current password shares the lockout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the_lockout() {
+    for test_db in support::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let antes = f.services.argon2.computed();
+        let mut tareas = Vec::new();
+        for i in 0..20 {
+            let services = f.services.clone();
+            tareas.push(tokio::spawn(async move {
+                ingreso::ingresar(
+                    &services,
+                    &ingreso("aauditor", &format!("adivinanza {i:02} x")),
+                    None,
+                )
+                .await
+            }));
+        }
+        let (mut credenciales, mut bloqueados) = (0, 0);
+        for t in tareas {
+            match t.await.unwrap() {
+                Err(IngresoError::Credenciales) => credenciales += 1,
+                Err(IngresoError::Bloqueado { .. }) => bloqueados += 1,
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+        assert_eq!((credenciales, bloqueados), (5, 15), "{label}");
+        assert_eq!(
+            f.services.argon2.computed() - antes,
+            5,
+            "{label}: five hashes, not twenty"
+        );
+
+        // A session of MPerez: wrong current passwords count, and the sixth attempt is refused.
+        let dir = tempfile::tempdir().unwrap();
+        clave_propia(&f, dir.path(), "clave actual de maria").await;
+        let normal = ingreso::ingresar(
+            &f.services,
+            &ingreso("mperez", "clave actual de maria"),
+            None,
+        )
+        .await
+        .unwrap();
+        let sesion = ingreso::sesion(&f.services, &normal.token)
+            .await
+            .unwrap()
+            .unwrap();
+        for _ in 0..5 {
+            assert!(matches!(
+                ingreso::cambiar_clave(
+                    &f.services,
+                    &sesion,
+                    &cambio("clave del intruso 1"),
+                    Some("otra"),
+                    None
+                )
+                .await,
+                Err(ingreso::CambioError::ClaveActual)
+            ));
+        }
+        assert!(matches!(
+            ingreso::cambiar_clave(
+                &f.services,
+                &sesion,
+                &cambio("clave del intruso 1"),
+                Some("clave actual de maria"),
+                None
+            )
+            .await,
+            Err(ingreso::CambioError::Bloqueado { minutos: 15 })
+        ));
+        test_db.drop_database().await;
+    }
+}

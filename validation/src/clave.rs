@@ -109,7 +109,7 @@ fn check(clave: &str, cuenta: DatosCuenta<'_>) -> Result<(), E> {
     if contiene_dato(&plano, local) {
         return Err(E::ClaveContainsEmail);
     }
-    if basada_en_el_servicio(&plano) {
+    if basada_en_el_servicio(&plano, &folded) {
         return Err(E::ClaveServiceWord);
     }
     if es_repeticion(&folded) {
@@ -154,8 +154,8 @@ fn contiene_dato(plano: &str, dato: &str) -> bool {
 }
 
 /// The usual substitutions (`3` for `e`, `@` for `a`…) undone, so that `3cu4p4ss` is `ecuapass`.
-fn sin_sustituciones(plano: &str) -> String {
-    plano
+fn sin_sustituciones(folded: &str) -> String {
+    folded
         .chars()
         .map(|c| match c {
             '4' | '@' => 'a',
@@ -171,9 +171,10 @@ fn sin_sustituciones(plano: &str) -> String {
 
 /// A service word with little else: once the words are taken out, fewer than six letters remain
 /// (digits, years and symbols around them do not count: `Aduana.2026*`, `senae123456789`).
-fn basada_en_el_servicio(plano: &str) -> bool {
-    // Checked on both readings: digits may be digits (a year) or substitutions.
-    [plano.to_owned(), sin_sustituciones(plano)]
+fn basada_en_el_servicio(plano: &str, folded: &str) -> bool {
+    // Checked on both readings: digits may be digits (a year) or substitutions. The substitutions
+    // are undone before punctuation is dropped, since `@`, `$` and `!` stand for letters.
+    [plano.to_owned(), alfanumerico(&sin_sustituciones(folded))]
         .iter()
         .any(|texto| {
             let mut resto = texto.clone();
@@ -222,34 +223,74 @@ fn tecla(c: char) -> Option<(i32, i32)> {
     })
 }
 
-/// Whether `b` follows `a` in a sequence: the next or previous letter or digit (`9` then `0`
-/// too), or a neighbouring key.
-fn siguiente(a: char, b: char) -> bool {
-    let (x, y) = (a as i32, b as i32);
-    let mismo_tipo = (a.is_ascii_digit() && b.is_ascii_digit())
-        || (a.is_ascii_lowercase() && b.is_ascii_lowercase());
-    if mismo_tipo && ((x - y).abs() == 1 || (a.is_ascii_digit() && (x - y).abs() == 9)) {
-        return true;
-    }
-    match (tecla(a), tecla(b)) {
-        (Some((fa, ca)), Some((fb, cb))) => {
-            (fa == fb && (ca - cb).abs() == 2) || ((fa - fb).abs() == 1 && (ca - cb).abs() <= 1)
-        }
-        _ => false,
-    }
+/// One step of a sequence: to the next or previous letter, the next or previous digit (`9` then
+/// `0` too), or to a neighbouring key in a given direction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Paso {
+    Letra(i32),
+    Digito(i32),
+    Tecla(i32, i32),
 }
 
-/// Runs and keyboard walks: `123456789012`, `abcdefghijkl`, `qwertyuiop12`, `1qaz2wsx3edc`. A
-/// password is one when almost every step goes to the next character or a neighbouring key (at
-/// most one break for every five steps).
+/// Every way `b` follows `a` (at most three).
+fn pasos(a: char, b: char) -> Vec<Paso> {
+    let mut out = Vec::new();
+    let (x, y) = (a as i32, b as i32);
+    if a.is_ascii_lowercase() && b.is_ascii_lowercase() && (y - x).abs() == 1 {
+        out.push(Paso::Letra(y - x));
+    }
+    if a.is_ascii_digit() && b.is_ascii_digit() {
+        match (y - x).rem_euclid(10) {
+            1 => out.push(Paso::Digito(1)),
+            9 => out.push(Paso::Digito(-1)),
+            _ => {}
+        }
+    }
+    if let (Some((fa, ca)), Some((fb, cb))) = (tecla(a), tecla(b)) {
+        let (df, dc) = (fb - fa, cb - ca);
+        if (df == 0 && dc.abs() == 2) || (df.abs() == 1 && dc.abs() <= 1) {
+            out.push(Paso::Tecla(df, dc));
+        }
+    }
+    out
+}
+
+/// Runs and keyboard walks: `123456789012`, `abcdefghijkl`, `qwertyuiop12`, `1qaz2wsx3edc`. A run
+/// is four or more characters that keep going in one direction (along the alphabet, the digits,
+/// a row or a column of the keyboard); a password is a sequence when such runs make up at least
+/// four fifths of it. Words whose letters merely sit near each other on the keyboard change
+/// direction at every step and are not runs.
 fn es_secuencia(plano: &str) -> bool {
     let chars: Vec<char> = plano.chars().collect();
-    if chars.len() < 4 {
+    let n = chars.len();
+    if n < 4 {
         return false;
     }
-    let pasos = chars.len() - 1;
-    let rupturas = chars.windows(2).filter(|w| !siguiente(w[0], w[1])).count();
-    rupturas * 5 <= pasos
+    let mut cubiertos = 0;
+    let mut i = 0;
+    while i + 1 < n {
+        let mut direcciones = pasos(chars[i], chars[i + 1]);
+        let mut j = i + 1;
+        while !direcciones.is_empty() && j + 1 < n {
+            let siguientes: Vec<Paso> = pasos(chars[j], chars[j + 1])
+                .into_iter()
+                .filter(|p| direcciones.contains(p))
+                .collect();
+            if siguientes.is_empty() {
+                break;
+            }
+            direcciones = siguientes;
+            j += 1;
+        }
+        let largo = j - i + 1;
+        if !direcciones.is_empty() && largo >= 4 {
+            cubiertos += largo;
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    cubiertos * 5 >= n * 4
 }
 
 #[cfg(feature = "lista-comun")]
@@ -279,7 +320,10 @@ fn es_debil(clave: &str, cuenta: DatosCuenta<'_>) -> bool {
     let mut conocidas = vec![cuenta.usuario, cuenta.identificacion, local, cuenta.correo];
     conocidas.extend(PALABRAS_DEL_SERVICIO);
     conocidas.retain(|d| !d.is_empty());
-    zxcvbn::zxcvbn(clave, &conocidas).score() < zxcvbn::Score::Three
+    // Its matching grows quickly with length: the first 100 characters decide (a password that
+    // strong there is strong).
+    let muestra: String = clave.chars().take(100).collect();
+    zxcvbn::zxcvbn(&muestra, &conocidas).score() < zxcvbn::Score::Three
 }
 
 #[cfg(not(feature = "estimador"))]
@@ -374,6 +418,8 @@ mod tests {
             ("Aduana.2026*", E::ClaveServiceWord),
             ("senae123456789", E::ClaveServiceWord),
             ("3cu4p4ss.2026", E::ClaveServiceWord),
+            ("Ecu@p@ss.2026", E::ClaveServiceWord),
+            ("$3n@3!2026-2027", E::ClaveServiceWord),
             ("SENAE-ADUANAS-2026", E::ClaveServiceWord),
             ("mperez.aduana", E::ClaveSameAsUser),
             ("mi clave MPerezAduana 7", E::ClaveSameAsUser),
@@ -398,6 +444,11 @@ mod tests {
             "trabajo en la aduana de Guayaquil",
             "ñandú del río Napo",
             "Tr4nsp0rt3 de c4rg4 p0r M4nt4",
+            // Letters that sit near each other on the keyboard are not a walk.
+            "fresas de rio",
+            "tu red de redes",
+            "sere de tu red",
+            "asesores de aduanas del sur",
         ] {
             assert_eq!(veredicto(clave), None, "{clave}");
         }

@@ -126,16 +126,15 @@ pub async fn ingresar(
         return abrir(services, clave, r, true, now, client).await;
     }
 
-    // 2. The lockout, for unknown IDs exactly as for known ones.
-    if let Some(f) = sign_in_failure::Entity::find_by_id(clave.clone())
-        .one(db)
-        .await?
-        && f.failures >= MAX_FAILURES
-        && now - f.window_start < FAILURE_WINDOW_MS
-    {
-        let minutos = (f.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000;
+    // 2. The lockout, for unknown IDs exactly as for known ones. The attempt is counted before
+    //    any Argon2 work, in one atomic statement: simultaneous guesses each see their own count,
+    //    so a burst of them gets five tries, not one per request in flight.
+    let intento = contar_intento(services, &clave, now).await?;
+    if intento.failures > MAX_FAILURES {
         audit_ingreso(services, now, "bloqueado", client, None).await?;
-        return Err(IngresoError::Bloqueado { minutos });
+        return Err(IngresoError::Bloqueado {
+            minutos: minutos_restantes(&intento, now),
+        });
     }
 
     // 3. Exactly one Argon2 verification on every remaining path: the account's password, or a
@@ -152,11 +151,15 @@ pub async fn ingresar(
     match &cuenta {
         Some(r) if correcta => abrir(services, clave, r, false, now, client).await,
         _ => {
-            registrar_fallo(services, &clave, now).await?;
             audit_ingreso(services, now, "fallido", client, cuenta.as_ref()).await?;
             Err(IngresoError::Credenciales)
         }
     }
+}
+
+/// Minutes until the window of `intento` ends, rounded up.
+fn minutos_restantes(intento: &sign_in_failure::Model, now: i64) -> i64 {
+    (intento.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000
 }
 
 /// A successful sign-in: the failure count starts over and a session opens.
@@ -181,9 +184,14 @@ async fn abrir(
     Ok(SesionNueva { token, must_change })
 }
 
-/// One more failure for this ID, in one statement so that simultaneous failures all count;
-/// a window older than 15 minutes starts over.
-async fn registrar_fallo(services: &Services, clave: &str, now: i64) -> Result<(), DbErr> {
+/// One more attempt for this ID, in one statement so that simultaneous attempts all count; a
+/// window older than 15 minutes starts over. Returns the count including this attempt. Every
+/// password attempt is counted before it is checked; a success deletes the row.
+async fn contar_intento(
+    services: &Services,
+    clave: &str,
+    now: i64,
+) -> Result<sign_in_failure::Model, DbErr> {
     use sign_in_failure::{Column as C, Entity as T};
     let vencida = Expr::col((T, C::WindowStart)).lte(now - FAILURE_WINDOW_MS);
     T::insert(sign_in_failure::ActiveModel {
@@ -203,9 +211,8 @@ async fn registrar_fallo(services: &Services, clave: &str, now: i64) -> Result<(
             )
             .to_owned(),
     )
-    .exec_without_returning(&services.db)
+    .exec_with_returning(&services.db)
     .await
-    .map(drop)
 }
 
 async fn audit_ingreso(
@@ -309,6 +316,9 @@ pub enum CambioError {
     /// A voluntary change whose current password is missing or wrong.
     #[error("la clave actual no es correcta")]
     ClaveActual,
+    /// Too many wrong passwords for this ID: wait until the window ends.
+    #[error("demasiados intentos fallidos")]
+    Bloqueado { minutos: i64 },
     #[error("base de datos: {0}")]
     Database(#[from] DbErr),
     #[error("hash: {0}")]
@@ -336,18 +346,26 @@ pub async fn cambiar_clave(
         .one(&services.db)
         .await?;
     if !sesion.must_change {
+        // The current password is a guess like a sign-in: counted first, under the same lockout.
+        let now = services.clock.now_ms();
+        let clave_usuario = sesion.usuario.to_ascii_lowercase();
+        let intento = contar_intento(services, &clave_usuario, now).await?;
+        if intento.failures > MAX_FAILURES {
+            return Err(CambioError::Bloqueado {
+                minutos: minutos_restantes(&intento, now),
+            });
+        }
         let actual = clave_actual.unwrap_or_default().to_owned();
         let correcta = match credencial.as_ref().and_then(|c| c.password_hash.clone()) {
             Some(hash) if !actual.is_empty() => services.argon2.verify(actual, hash).await?,
             _ => false,
         };
         if !correcta {
-            // A wrong current password is a guess like a wrong sign-in: it counts towards the
-            // lockout of the ID.
-            let now = services.clock.now_ms();
-            registrar_fallo(services, &sesion.usuario.to_ascii_lowercase(), now).await?;
             return Err(CambioError::ClaveActual);
         }
+        sign_in_failure::Entity::delete_by_id(clave_usuario)
+            .exec(&services.db)
+            .await?;
     }
     // The temporary password must not become the long-term one.
     if let Some(temporal) = credencial.as_ref().and_then(|c| c.temp_hash.as_deref())

@@ -119,8 +119,9 @@ pub async fn solicitar_reinicio(
         correo: form.correo.masked(),
         vigencia_minutos: services.reset_ttl_minutes,
     };
-    // A match and a miss write the same kinds of rows, so that neither takes longer: on a miss
-    // the counter touched is one for the identificación typed, which limits nothing.
+    // A match and a miss both touch a counter row in the same transaction (on a miss one for the
+    // identificación typed, which limits nothing), so that the only extra work of a match is the
+    // outbox row.
     let clave = match &found {
         Some(r) => format!("reinicio:cuenta:{}", r.id),
         None => format!("reinicio:sin_cuenta:{}", form.identificacion.as_str()),
