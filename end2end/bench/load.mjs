@@ -1,0 +1,160 @@
+// Sections 4 to 6: server throughput, lookups during a flood of resets and sign-ins, memory. (Part of `make bench`: see bench.mjs.)
+import { chromium } from '@playwright/test';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
+
+import { detalleErrores, ensureAlive, waitForOutbox, wrk } from './server.mjs';
+import { BUSCAR_HIT, BUSCAR_MISS, REINICIO, countFiles, log, ms, seconds, table } from './setup.mjs';
+
+// ---------------------------------------------------------------------------------------------
+// 4. Server throughput, 5. lookups during a flood, 6. memory.
+
+export async function throughputSection(server) {
+  log(`4. servidor (${server.label})`);
+  const scenarios = [
+    {
+      name: '`POST /api/buscar_id` (encontrado)',
+      path: '/api/buscar_id',
+      env: { BENCH_METHOD: 'POST', BENCH_BODY: BUSCAR_HIT, BENCH_EXPECT: '200' },
+    },
+    {
+      name: '`POST /api/buscar_id` (no encontrado, 404 esperado)',
+      path: '/api/buscar_id',
+      env: { BENCH_METHOD: 'POST', BENCH_BODY: BUSCAR_MISS, BENCH_EXPECT: '404' },
+    },
+    {
+      name: '`POST /api/solicitar_reinicio`',
+      path: '/api/solicitar_reinicio',
+      env: { BENCH_METHOD: 'POST', BENCH_BODY: REINICIO, BENCH_EXPECT: '200' },
+      resets: true,
+    },
+    { name: '`GET /healthz`', path: '/healthz', env: { BENCH_METHOD: 'GET', BENCH_EXPECT: '200' } },
+  ];
+  const results = [];
+  for (const s of scenarios) {
+    const mailBefore = countFiles(server.mailDir);
+    const r = await wrk({ url: `${server.url}${s.path}`, script: 'peticion.lua', env: s.env });
+    ensureAlive(server);
+    if (s.resets) {
+      await waitForOutbox(server);
+      r.mails = countFiles(server.mailDir) - mailBefore;
+    }
+    results.push({ ...s, r });
+    log(`   ${s.path}: ${r.rps.toFixed(0)} req/s, p99 ${ms(r.p99)}`);
+    await sleep(1000);
+  }
+  const hit = results[0].r;
+  const health = results[3].r;
+  const mails = results[2].r.mails;
+  return [
+    table(
+      ['Petición', 'Peticiones/s', 'p50', 'p99', 'Errores'],
+      results.map(({ name, r }) => [
+        name,
+        r.rps.toFixed(0),
+        ms(r.p50),
+        ms(r.p99),
+        detalleErrores(r),
+      ]),
+    ),
+    '',
+    `Buscar ID (encontrado) rinde ${(hit.rps / health.rps).toFixed(2)}× lo de \`/healthz\` ` +
+      `(${hit.rps.toFixed(0)} / ${health.rps.toFixed(0)} peticiones/s). Durante la prueba de ` +
+      `reinicios se enviaron ${mails} correos: mientras una cuenta tiene un correo en cola, los ` +
+      'pedidos repetidos se suman a ese.',
+  ].join('\n');
+}
+
+export async function floodSection(server) {
+  log('5. buscar ID durante una ráfaga de reinicios e ingresos');
+  const url = `${server.url}/api/buscar_id`;
+  const hitEnv = { BENCH_METHOD: 'POST', BENCH_BODY: BUSCAR_HIT, BENCH_EXPECT: '200' };
+  const idle = await wrk({ url, script: 'peticion.lua', env: hitEnv, threads: 1, connections: 8 });
+  await sleep(1000);
+
+  const mailBefore = countFiles(server.mailDir);
+  const ramp = 2;
+  // The flood starts first and ends after the measurement, so it covers all of it.
+  const flood = wrk({
+    url: server.url,
+    script: 'rafaga.lua',
+    threads: 1,
+    connections: 20,
+    duration: seconds + ramp + 1,
+  });
+  flood.catch(() => {}); // awaited below; avoids an unhandled rejection meanwhile
+  await sleep(ramp * 1000);
+  const loaded = await wrk({
+    url,
+    script: 'peticion.lua',
+    env: hitEnv,
+    threads: 1,
+    connections: 8,
+  });
+  const f = await flood;
+  ensureAlive(server);
+  await waitForOutbox(server);
+  const mails = countFiles(server.mailDir) - mailBefore;
+  const ratio = loaded.p99 / idle.p99;
+  const seen = Object.entries(f.seen)
+    .map(([code, n]) => `${n}×${code}`)
+    .join(', ');
+  return [
+    '### 5. Buscar ID durante una ráfaga de reinicios',
+    '',
+    `Buscar ID (encontrado) con wrk -t1 -c8 durante ${seconds} s, primero solo y después ` +
+      'mientras ' +
+      'otras 20 conexiones alternan `POST /api/solicitar_reinicio` e ingresos correctos ' +
+      '(`POST /ingreso`) con las 10 cuentas de demostración: cada ingreso verifica Argon2 (en su ' +
+      'propio grupo de hilos); cada correo enviado calcula un SHA-256 de la clave temporal.',
+    '',
+    table(
+      ['Carga', 'Peticiones/s', 'p50', 'p99', 'Errores'],
+      [
+        [
+          'Buscar ID, sin otra carga',
+          idle.rps.toFixed(0),
+          ms(idle.p50),
+          ms(idle.p99),
+          detalleErrores(idle),
+        ],
+        [
+          'Buscar ID, durante la ráfaga',
+          loaded.rps.toFixed(0),
+          ms(loaded.p50),
+          ms(loaded.p99),
+          detalleErrores(loaded),
+        ],
+        [
+          `Ráfaga (respuestas: ${seen || '—'})`,
+          f.rps.toFixed(0),
+          ms(f.p50),
+          ms(f.p99),
+          detalleErrores(f),
+        ],
+      ],
+    ),
+    '',
+    table(
+      ['p99 durante la ráfaga / p99 sin carga', 'Objetivo', 'Cumple'],
+      [[`${ratio.toFixed(2)}×`, '≤ 3×', ratio <= 3 ? 'sí' : '**no**']],
+    ),
+    '',
+    `Correos de reinicio enviados durante la ráfaga: ${mails}.`,
+  ].join('\n');
+}

@@ -1,0 +1,168 @@
+// Settings, clean-up of everything the bench starts, and small helpers shared by the sections. (Part of `make bench`: see bench.mjs.)
+import { chromium } from '@playwright/test';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
+
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '..', '..');
+export const targetDir = process.env.CARGO_TARGET_DIR || join(repo, 'target');
+export const serverBin = process.env.BENCH_SERVER_BIN || join(targetDir, 'release', 'server');
+export const siteRoot = process.env.BENCH_SITE_ROOT || join(repo, 'target', 'site');
+export const pgUrl = process.env.BENCH_POSTGRES_URL || process.env.TEST_POSTGRES_URL || '';
+export const seconds = Number(process.env.BENCH_SECONDS || 10);
+// Debian's Chromium and its flags, as the browser tests launch it.
+export const chromiumLaunch = JSON.parse(readFileSync(join(here, '..', 'support', 'chromium.json'), 'utf8'));
+// High enough that no rate limit answers 429 in the middle of a measurement.
+export const SIN_LIMITE = '1000000000';
+
+export const BUSCAR_HIT = JSON.stringify({
+  clasificacion: 'usuario_general',
+  correo: 'maria.perez@example.com',
+  identificacion: '1710034065',
+});
+export const BUSCAR_MISS = JSON.stringify({
+  clasificacion: 'usuario_general',
+  correo: 'nadie@example.com',
+  identificacion: '0926687856',
+});
+export const REINICIO = JSON.stringify({
+  usuario: 'mperez',
+  identificacion: '1710034065',
+  correo: 'maria.perez@example.com',
+});
+
+export const log = (...args) => console.error('[bench]', ...args);
+
+// ---------------------------------------------------------------------------------------------
+// Clean-up. Everything started is registered here; `exit` runs the synchronous part even when an
+// exception or a signal ends the process, so nothing outlives the bench.
+
+export const children = new Set(); // ChildProcess (Playwright kills its own browsers on exit)
+export const tempDirs = new Set();
+export const databases = new Set(); // PostgreSQL databases to drop: { admin, name }
+
+export function cleanupSync() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+    }
+  }
+  children.clear();
+  for (const { admin, name } of databases) {
+    spawnSync('psql', [admin, '-q', '-c', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`], {
+      stdio: 'ignore',
+      timeout: 15_000,
+    });
+  }
+  databases.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+process.on('exit', cleanupSync);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    log(`${signal}: limpiando`);
+    process.exit(130);
+  });
+}
+
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+export async function stopChild(child, graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+/** Nearest-rank percentile of an array of numbers (sorted or not). */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+export const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '—');
+export const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+// Digits grouped with a narrow no-break space, which reads the same in Spanish and English.
+export const bytesFmt = (n) => `${String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f')} B`;
+export const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
+
+export function table(headers, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** A plain HTTP GET that returns the bytes as sent (no decompression) and the headers. */
+export function rawGet(url, headers = {}) {
+  return new Promise((resolveGet, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolveGet({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error(`tiempo agotado: ${url}`)));
+  });
+}
+
+export function output(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 15_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in kB. */
+export function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1]);
+    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+export function countFiles(dir) {
+  try {
+    return readdirSync(dir).length;
+  } catch {
+    return 0;
+  }
+}
