@@ -42,16 +42,20 @@ fn limite_ingreso(state: &AppState, client: Option<std::net::IpAddr>) -> Result<
     let Some(addr) = client else { return Ok(()) };
     state.limite_ingreso.check(addr).map_err(|segundos| {
         tracing::warn!(%addr, "límite de ingresos por dirección alcanzado");
-        let minutos = segundos.div_ceil(60);
         (
             format!(
                 "Se hicieron demasiados intentos de ingreso desde su conexión. Por seguridad, \
-                 intente de nuevo en {minutos} minuto{}.",
-                if minutos == 1 { "" } else { "s" }
+                 intente de nuevo en {}.",
+                en_minutos(segundos.div_ceil(60))
             ),
             segundos,
         )
     })
+}
+
+/// "1 minuto", "5 minutos".
+fn en_minutos(minutos: u64) -> String {
+    format!("{minutos} minuto{}", if minutos == 1 { "" } else { "s" })
 }
 
 /// The page's status for a refusal that is not the form's fault, with `Retry-After`.
@@ -129,10 +133,10 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
             Err(IngresoError::Credenciales) => estado.aviso = Some(CREDENCIALES.to_owned()),
             Err(IngresoError::Bloqueado { minutos }) => {
                 estado.aviso = Some(format!(
-                    "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {minutos} minuto{} \
+                    "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {} \
                      antes de intentar de nuevo con su clave, o solicite una clave temporal: \
                      la clave temporal sirve aunque el ingreso con clave esté en pausa.",
-                    if minutos == 1 { "" } else { "s" }
+                    en_minutos(minutos.unsigned_abs())
                 ))
             }
             Err(IngresoError::Hash(HashError::Busy)) => {
@@ -197,9 +201,9 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
         Err(CambioError::ClaveActual) => estado.aviso = Some(CLAVE_ACTUAL.to_owned()),
         Err(CambioError::Bloqueado { minutos }) => {
             estado.aviso = Some(format!(
-                "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {minutos} minuto{} \
+                "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {} \
                  antes de intentar de nuevo.",
-                if minutos == 1 { "" } else { "s" }
+                en_minutos(minutos.unsigned_abs())
             ))
         }
         Err(CambioError::Hash(HashError::Busy)) => {

@@ -129,12 +129,9 @@ pub async fn ingresar(
     // 2. The lockout, for unknown IDs exactly as for known ones. The attempt is counted before
     //    any Argon2 work, in one atomic statement: simultaneous guesses each see their own count,
     //    so a burst of them gets five tries, not one per request in flight.
-    let intento = contar_intento(services, &clave, now).await?;
-    if intento.failures > MAX_FAILURES {
+    if let Err(minutos) = contar_intento(services, &clave, now).await? {
         audit_ingreso(services, now, "bloqueado", client, None).await?;
-        return Err(IngresoError::Bloqueado {
-            minutos: minutos_restantes(&intento, now),
-        });
+        return Err(IngresoError::Bloqueado { minutos });
     }
 
     // 3. Exactly one Argon2 verification on every remaining path: the account's password, or a
@@ -155,11 +152,6 @@ pub async fn ingresar(
             Err(IngresoError::Credenciales)
         }
     }
-}
-
-/// Minutes until the window of `intento` ends, rounded up.
-fn minutos_restantes(intento: &sign_in_failure::Model, now: i64) -> i64 {
-    (intento.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000
 }
 
 /// A successful sign-in: the failure count starts over and a session opens.
@@ -185,13 +177,14 @@ async fn abrir(
 }
 
 /// One more attempt for this ID, in one statement so that simultaneous attempts all count; a
-/// window older than 15 minutes starts over. Returns the count including this attempt. Every
-/// password attempt is counted before it is checked; a success deletes the row.
+/// window older than 15 minutes starts over. `Err(minutes left)` once the attempts in the window
+/// are past [`MAX_FAILURES`]. Every password attempt is counted before it is checked; a success
+/// deletes the row.
 async fn contar_intento(
     services: &Services,
     clave: &str,
     now: i64,
-) -> Result<sign_in_failure::Model, DbErr> {
+) -> Result<Result<(), i64>, DbErr> {
     use sign_in_failure::{Column as C, Entity as T};
     let vencida = Expr::col((T, C::WindowStart)).lte(now - FAILURE_WINDOW_MS);
     T::insert(sign_in_failure::ActiveModel {
@@ -213,6 +206,13 @@ async fn contar_intento(
     )
     .exec_with_returning(&services.db)
     .await
+    .map(|intento| {
+        if intento.failures > MAX_FAILURES {
+            Err((intento.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000)
+        } else {
+            Ok(())
+        }
+    })
 }
 
 async fn audit_ingreso(
@@ -349,11 +349,8 @@ pub async fn cambiar_clave(
         // The current password is a guess like a sign-in: counted first, under the same lockout.
         let now = services.clock.now_ms();
         let clave_usuario = sesion.usuario.to_ascii_lowercase();
-        let intento = contar_intento(services, &clave_usuario, now).await?;
-        if intento.failures > MAX_FAILURES {
-            return Err(CambioError::Bloqueado {
-                minutos: minutos_restantes(&intento, now),
-            });
+        if let Err(minutos) = contar_intento(services, &clave_usuario, now).await? {
+            return Err(CambioError::Bloqueado { minutos });
         }
         let actual = clave_actual.unwrap_or_default().to_owned();
         let correcta = match credencial.as_ref().and_then(|c| c.password_hash.clone()) {
