@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
 
-import { SIN_LIMITE, countFiles, databases, here, log, ms, output, rawGet, seconds, serverBin, siteRoot, stopChild, tempDir, track } from './setup.mjs';
+import { SIN_LIMITE, countFiles, registrationCount, writeRegistrations, databases, here, log, ms, output, rawGet, seconds, serverBin, siteRoot, stopChild, tempDir, track } from './setup.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // The server under test.
@@ -38,8 +38,9 @@ export async function waitForBinary(timeoutMs = 300_000) {
 }
 
 /**
- * Seeds the demo registrations and starts `server serve` on a free port. `databaseUrl` is a
- * sqlite:// or postgres:// URL; e-mail goes to a folder, so every reset really is sent.
+ * Seeds the demo registrations, imports `registrationCount` more with `server import` (their
+ * request bodies are in `server.bodies`), and starts `server serve` on a free port. `databaseUrl`
+ * is a sqlite:// or postgres:// URL; e-mail goes to a folder, so every reset really is sent.
  */
 export async function startServer(label, databaseUrl) {
   const dir = tempDir(`reinicio-bench-${label}-`);
@@ -73,6 +74,17 @@ export async function startServer(label, databaseUrl) {
     log(`seed-demo falló (intento ${attempt}), reintentando: ${seed.error ?? seed.stderr}`);
     await sleep(3000);
   }
+  const bodies = writeRegistrations(dir, registrationCount);
+  const started = Date.now();
+  const load = spawnSync(serverBin, ['import', bodies.csv], {
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (load.status !== 0) {
+    throw new Error(`server import falló (${label}): ${load.error ?? ''}\n${load.stderr ?? ''}`);
+  }
+  log(`${registrationCount} registros importados en ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const child = track(spawn(serverBin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let logText = '';
@@ -113,6 +125,7 @@ export async function startServer(label, databaseUrl) {
     child,
     mailDir,
     pid: child.pid,
+    bodies,
     log: () => logText,
     stop: () => stopChild(child),
   };
@@ -129,7 +142,7 @@ export function ensureAlive(server) {
 }
 
 /** After a run that queued resets: let the outbox worker finish, so runs don't overlap. */
-export async function waitForOutbox(server, maxMs = 30_000) {
+export async function waitForOutbox(server, maxMs = 120_000) {
   const deadline = Date.now() + maxMs;
   let last = countFiles(server.mailDir);
   let stableSince = Date.now();

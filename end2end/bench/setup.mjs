@@ -31,22 +31,6 @@ export const chromiumLaunch = JSON.parse(readFileSync(join(here, '..', 'support'
 // High enough that no rate limit answers 429 in the middle of a measurement.
 export const SIN_LIMITE = '1000000000';
 
-export const BUSCAR_HIT = JSON.stringify({
-  clasificacion: 'usuario_general',
-  correo: 'maria.perez@example.com',
-  identificacion: '1710034065',
-});
-export const BUSCAR_MISS = JSON.stringify({
-  clasificacion: 'usuario_general',
-  correo: 'nadie@example.com',
-  identificacion: '0926687856',
-});
-export const REINICIO = JSON.stringify({
-  usuario: 'mperez',
-  identificacion: '1710034065',
-  correo: 'maria.perez@example.com',
-});
-
 export const log = (...args) => console.error('[bench]', ...args);
 
 // ---------------------------------------------------------------------------------------------
@@ -165,4 +149,66 @@ export function countFiles(dir) {
   } catch {
     return 0;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registrations for the load sections: many identities, loaded with `server import` as an
+// operator would, and request bodies that pick among them at random (aleatoria.lua).
+
+/** How many registrations the server sections import (BENCH_REGISTRATIONS, default 100,000). */
+export const registrationCount = Number(process.env.BENCH_REGISTRATIONS || 100_000);
+
+/**
+ * A valid cédula for `n` (0 ≤ n < 24 × 10⁷): province 01–24 from n mod 24, then seven digits
+ * from n / 24 (the third digit stays 0–6), then the check digit of docs/dominio.md. Distinct n,
+ * distinct cédulas.
+ */
+export function cedula(n) {
+  const province = String((n % 24) + 1).padStart(2, '0');
+  const nine = province + String(Math.floor(n / 24)).padStart(7, '0');
+  let sum = 0;
+  for (let i = 0; i < 9; i++) {
+    let p = Number(nine[i]) * (i % 2 === 0 ? 2 : 1);
+    if (p > 9) p -= 9;
+    sum += p;
+  }
+  return nine + String((10 - (sum % 10)) % 10);
+}
+
+/**
+ * Writes `registros.csv` (n approved "usuario general" registrations) and three body files into
+ * `dir`: lookups that match (`buscar-hit.txt`), lookups of valid cédulas nobody registered
+ * (`buscar-miss.txt`), and reset requests that match (`reinicio.txt`).
+ */
+export function writeRegistrations(dir, n) {
+  const csv = ['usuario,clasificacion,identificacion,ruc_empresa,correo,estado'];
+  const hit = [];
+  const miss = [];
+  const reset = [];
+  for (let i = 0; i < n; i++) {
+    const identificacion = cedula(i);
+    const correo = `persona${i}@example.com`;
+    const usuario = `bench${i}`;
+    csv.push(`${usuario},usuario_general,${identificacion},,${correo},aprobada`);
+    hit.push(JSON.stringify({ clasificacion: 'usuario_general', correo, identificacion }));
+    miss.push(
+      JSON.stringify({
+        clasificacion: 'usuario_general',
+        correo,
+        identificacion: cedula(n + 1000 + i),
+      }),
+    );
+    reset.push(JSON.stringify({ usuario, identificacion, correo }));
+  }
+  const files = {
+    csv: join(dir, 'registros.csv'),
+    hit: join(dir, 'buscar-hit.txt'),
+    miss: join(dir, 'buscar-miss.txt'),
+    reset: join(dir, 'reinicio.txt'),
+  };
+  writeFileSync(files.csv, csv.join('\n') + '\n');
+  writeFileSync(files.hit, hit.join('\n') + '\n');
+  writeFileSync(files.miss, miss.join('\n') + '\n');
+  writeFileSync(files.reset, reset.join('\n') + '\n');
+  return files;
 }
