@@ -6,12 +6,15 @@
 //! `cleanup`.
 //!
 //! A fixed one-hour window per key, incremented in one `INSERT … ON CONFLICT DO UPDATE …
-//! RETURNING` statement so that simultaneous requests are all counted.
+//! RETURNING` statement per batch of requests (see `writer`) so that simultaneous requests are
+//! all counted.
+
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DbErr, EntityTrait,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 
 use crate::entities::rate_limit;
@@ -36,39 +39,92 @@ impl Default for Limites {
     }
 }
 
-/// Counts one request for `key`. `Err(seconds)` when it is over `limite` in the current window:
-/// how long until the window ends.
-pub async fn contar(
+/// One request's place in its counter's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posicion {
+    /// This request's hit number in the window (1 for the first).
+    pub hit: i64,
+    pub window_start: i64,
+}
+
+impl Posicion {
+    /// `Err(seconds)` when the request is over `limite`: how long until its window ends.
+    pub fn veredicto(self, limite: u32, now: i64) -> Result<(), u64> {
+        if self.hit <= i64::from(limite) {
+            Ok(())
+        } else {
+            let restante_ms = Ord::max(self.window_start + VENTANA_MS - now, 1_000);
+            Err((restante_ms as u64).div_ceil(1_000))
+        }
+    }
+}
+
+/// Counts a batch of requests, `(key, now)` each, in one statement; returns each request's
+/// position, in order. The requests that share a key take consecutive hits in arrival order,
+/// so N simultaneous requests against a limit of L are each counted exactly once. Keys are
+/// written in sorted order: two transactions that count overlapping keys (two instances on one
+/// PostgreSQL) lock them in the same order and never deadlock.
+pub async fn contar_lote<'a>(
     db: &impl ConnectionTrait,
-    key: &str,
-    limite: u32,
-    now: i64,
-) -> Result<Result<(), u64>, DbErr> {
+    requests: impl Iterator<Item = (&'a str, i64)> + Clone,
+) -> Result<Vec<Posicion>, DbErr> {
     use rate_limit::{Column as C, Entity as T};
-    let vencida = Expr::col((T, C::WindowStart)).lte(now - VENTANA_MS);
-    let fila = T::insert(rate_limit::ActiveModel {
-        key: Set(key.to_owned()),
-        hits: Set(1),
-        window_start: Set(now),
-    })
+    // Per key: how many requests of this batch, and the latest time among them.
+    let mut per_key: BTreeMap<&str, (i32, i64)> = BTreeMap::new();
+    for (key, now) in requests.clone() {
+        let e = per_key.entry(key).or_insert((0, now));
+        e.0 += 1;
+        e.1 = Ord::max(e.1, now);
+    }
+    if per_key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let excluded = |c: C| Expr::col((Alias::new("excluded"), c));
+    // The window ended when it started at least an hour before this batch's time.
+    let vencida = Expr::col((T, C::WindowStart)).lte(excluded(C::WindowStart).sub(VENTANA_MS));
+    let filas = T::insert_many(
+        per_key
+            .iter()
+            .map(|(key, &(n, now))| rate_limit::ActiveModel {
+                key: Set((*key).to_owned()),
+                hits: Set(n),
+                window_start: Set(now),
+            }),
+    )
     .on_conflict(
         OnConflict::column(C::Key)
             .value(
                 C::Hits,
-                Expr::case(vencida.clone(), 1).finally(Expr::col((T, C::Hits)).add(1)),
+                Expr::case(vencida.clone(), excluded(C::Hits))
+                    .finally(Expr::col((T, C::Hits)).add(excluded(C::Hits))),
             )
             .value(
                 C::WindowStart,
-                Expr::case(vencida, now).finally(Expr::col((T, C::WindowStart))),
+                Expr::case(vencida, excluded(C::WindowStart))
+                    .finally(Expr::col((T, C::WindowStart))),
             )
             .to_owned(),
     )
     .exec_with_returning(db)
     .await?;
-    if i64::from(fila.hits) <= i64::from(limite) {
-        Ok(Ok(()))
-    } else {
-        let restante_ms = Ord::max(fila.window_start + VENTANA_MS - now, 1_000);
-        Ok(Err((restante_ms as u64).div_ceil(1_000)))
-    }
+    let totales: HashMap<String, (i64, i64)> = filas
+        .into_iter()
+        .map(|r| (r.key, (i64::from(r.hits), r.window_start)))
+        .collect();
+    // A key's requests in this batch are its last `n` hits, in arrival order.
+    let mut vistos: HashMap<&str, i64> = HashMap::new();
+    requests
+        .map(|(key, _)| {
+            let &(total, window_start) = totales
+                .get(key)
+                .ok_or_else(|| DbErr::Custom(format!("contador sin fila: {key}")))?;
+            let n = i64::from(per_key[key].0);
+            let visto = vistos.entry(key).or_insert(0);
+            *visto += 1;
+            Ok(Posicion {
+                hit: total - n + *visto,
+                window_start,
+            })
+        })
+        .collect()
 }

@@ -7,13 +7,14 @@
 use std::net::IpAddr;
 
 use app::api::{ReinicioSolicitado, UsuarioEncontrado};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use validation::{BusquedaId, ReinicioClave};
 
-use super::{ServiceError, Services, audit};
-use crate::entities::{mail_outbox, registration};
+use super::{
+    ServiceError, Services,
+    writer::{Kind, Write, Written},
+};
+use crate::entities::registration;
 
 /// The only state in which a registration may look up its ID or reset its password.
 pub const APROBADA: &str = "aprobada";
@@ -21,26 +22,34 @@ pub const ESTADOS: [&str; 3] = [APROBADA, "pendiente", "deshabilitada"];
 
 pub const KIND_RESET: &str = "reinicio_clave";
 
+/// The columns a lookup compares and answers with: the index on (identificación,
+/// clasificación) finds the rows, and nothing else is read.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Candidate {
+    id: i64,
+    usuario_id: String,
+    ruc_empresa: Option<String>,
+    correo: String,
+    estado: String,
+}
+
+/// One indexed read, then one group-committed write (the limit counter and the audit row, see
+/// `writer`). Every lookup is counted, registered or not, so that being limited says nothing.
 pub async fn buscar_id(
     services: &Services,
     form: &BusquedaId,
     client: Option<IpAddr>,
 ) -> Result<UsuarioEncontrado, ServiceError> {
+    use registration::Column as C;
     let now = services.clock.now_ms();
-    limitar(
-        services,
-        "buscar_id",
-        form.identificacion.as_str(),
-        services.limites.busquedas_por_hora,
-        now,
-    )
-    .await?;
-    // One indexed read: identification and classification, then the rest compared here.
     let candidates = registration::Entity::find()
-        .filter(registration::Column::Identificacion.eq(form.identificacion.as_str()))
-        .filter(registration::Column::Clasificacion.eq(form.clasificacion.code()))
-        .order_by_asc(registration::Column::Id)
-        .all(&services.db)
+        .select_only()
+        .columns([C::Id, C::UsuarioId, C::RucEmpresa, C::Correo, C::Estado])
+        .filter(C::Identificacion.eq(form.identificacion.as_str()))
+        .filter(C::Clasificacion.eq(form.clasificacion.code()))
+        .order_by_asc(C::Id)
+        .into_model::<Candidate>()
+        .all(&services.reader)
         .await?;
     let found = candidates.into_iter().find(|r| {
         r.estado == APROBADA
@@ -53,24 +62,28 @@ pub async fn buscar_id(
                 .as_ref()
                 .is_none_or(|correo| r.correo == correo.as_str())
     });
-    let entry = |outcome, registration_id| audit::Entry {
-        event: "buscar_id",
-        outcome,
-        client,
-        identificacion: Some(&form.identificacion),
-        registration_id,
-    };
-    match found {
-        Some(r) => {
-            audit::record(&services.db, now, entry("encontrado", Some(r.id))).await?;
-            Ok(UsuarioEncontrado {
-                usuario: r.usuario_id,
-            })
+    let written = services
+        .writer
+        .write(Write {
+            now,
+            counter: format!("buscar_id:{}", form.identificacion.as_str()),
+            limit: services.limites.busquedas_por_hora,
+            kind: Kind::Lookup {
+                registration_id: found.as_ref().map(|r| r.id),
+            },
+            client,
+            identificacion: form.identificacion.masked(),
+        })
+        .await?;
+    match (written, found) {
+        (Written::OverLimit { seconds }, _) => {
+            tracing::warn!(limite = "buscar_id", "límite por identificación alcanzado");
+            Err(ServiceError::Limite { segundos: seconds })
         }
-        None => {
-            audit::record(&services.db, now, entry("sin_coincidencia", None)).await?;
-            Err(ServiceError::NoMatch)
-        }
+        (_, Some(r)) => Ok(UsuarioEncontrado {
+            usuario: r.usuario_id,
+        }),
+        (_, None) => Err(ServiceError::NoMatch),
     }
 }
 
@@ -88,6 +101,9 @@ pub async fn buscar_id(
 ///   and registered address can reach the cap, and what they cause is e-mails to the owner, the
 ///   latest of which holds a valid password.
 ///
+/// At most one reset e-mail waits per account: a second request while one is queued is the same
+/// request (the worker generates the password when it sends, so it is fresh).
+///
 /// [`Limites::reinicios_por_hora`]: super::limites::Limites
 pub async fn solicitar_reinicio(
     services: &Services,
@@ -95,23 +111,15 @@ pub async fn solicitar_reinicio(
     client: Option<IpAddr>,
 ) -> Result<ReinicioSolicitado, ServiceError> {
     let now = services.clock.now_ms();
-    let txn = services.db.begin().await?;
     let found = registration::Entity::find()
         .filter(registration::Column::UsuarioIdClave.eq(form.usuario.canonical()))
-        .one(&txn)
+        .one(&services.reader)
         .await?
         .filter(|r| {
             r.estado == APROBADA
                 && r.identificacion == form.identificacion.as_str()
                 && r.correo == form.correo.as_str()
         });
-    let entry = |outcome, registration_id| audit::Entry {
-        event: "solicitar_reinicio",
-        outcome,
-        client,
-        identificacion: Some(&form.identificacion),
-        registration_id,
-    };
     // The answer is built from the request alone, before the registry has a say: whatever the
     // registry holds, the requester reads the same words (on a match the e-mail typed is the
     // registered one, so its masked form is the same either way).
@@ -119,75 +127,42 @@ pub async fn solicitar_reinicio(
         correo: form.correo.masked(),
         vigencia_minutos: services.reset_ttl_minutes,
     };
-    // A match and a miss both touch a counter row in the same transaction (on a miss one for the
-    // identificación typed, which limits nothing), so that the only extra work of a match is the
-    // outbox row.
-    let clave = match &found {
+    // A match and a miss both count against a counter in the same batch (on a miss one for the
+    // identificación typed, which limits nothing), so that the only extra work of a match is
+    // the outbox row.
+    let counter = match &found {
         Some(r) => format!("reinicio:cuenta:{}", r.id),
         None => format!("reinicio:sin_cuenta:{}", form.identificacion.as_str()),
     };
-    let dentro = super::limites::contar(&txn, &clave, services.limites.reinicios_por_hora, now)
-        .await?
-        .is_ok();
-    let Some(registration) = found else {
-        audit::record(&txn, now, entry("sin_coincidencia", None)).await?;
-        txn.commit().await?;
-        return Ok(respuesta);
-    };
-
-    let outcome = if dentro {
-        // At most one reset e-mail waits per account: a second request while one is queued is
-        // the same request (the worker generates the password when it sends, so it is fresh).
-        let queued = mail_outbox::Entity::insert(super::outbox::nuevo(
-            KIND_RESET,
-            &registration,
-            Some(pending_key(registration.id)),
+    let written = services
+        .writer
+        .write(Write {
             now,
-        ))
-        .on_conflict(
-            OnConflict::column(mail_outbox::Column::PendingKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
+            counter,
+            limit: services.limites.reinicios_por_hora,
+            kind: Kind::Reset {
+                registration_id: found.as_ref().map(|r| r.id),
+                mail: found.as_ref().map(|r| {
+                    Box::new(super::outbox::nuevo(
+                        KIND_RESET,
+                        r,
+                        Some(pending_key(r.id)),
+                        now,
+                    ))
+                }),
+            },
+            client,
+            identificacion: form.identificacion.masked(),
+        })
         .await?;
-        if queued == 1 {
-            "encolado"
-        } else {
-            "ya_en_cola"
+    match written {
+        Written::Queued => services.outbox_wakeup.notify_one(),
+        Written::OverLimit { .. } if found.is_some() => {
+            tracing::warn!("tope de correos de reinicio por cuenta alcanzado");
         }
-    } else {
-        tracing::warn!("tope de correos de reinicio por cuenta alcanzado");
-        "tope_por_cuenta"
-    };
-    audit::record(&txn, now, entry(outcome, Some(registration.id))).await?;
-    txn.commit().await?;
-    services.outbox_wakeup.notify_one();
-    Ok(respuesta)
-}
-
-/// Counts the request against its identificación's hourly limit, before anything is looked up.
-async fn limitar(
-    services: &Services,
-    que: &str,
-    identificacion: &str,
-    limite: u32,
-    now: i64,
-) -> Result<(), ServiceError> {
-    match super::limites::contar(
-        &services.db,
-        &format!("{que}:{identificacion}"),
-        limite,
-        now,
-    )
-    .await?
-    {
-        Ok(()) => Ok(()),
-        Err(segundos) => {
-            tracing::warn!(limite = que, "límite por identificación alcanzado");
-            Err(ServiceError::Limite { segundos })
-        }
+        _ => {}
     }
+    Ok(respuesta)
 }
 
 pub fn pending_key(registration_id: i64) -> String {

@@ -8,6 +8,7 @@ mod support;
 
 mod connections;
 mod database_down;
+mod durability;
 mod mail;
 mod memory;
 

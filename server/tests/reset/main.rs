@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod batching;
 mod delivery;
 mod lookup;
 mod maintenance;
@@ -50,6 +51,8 @@ async fn fixture(url: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(START_MS));
     let services = Services {
         db: db.clone(),
+        reader: db::connect_reader(url, &db).await.unwrap(),
+        writer: server::services::writer::Writer::spawn(db.clone()),
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: 60,

@@ -1,0 +1,173 @@
+//! Nothing acknowledged is lost: the server is killed (SIGKILL) in the middle of a load of lookups
+//! and reset requests, and every request it had answered is in the database afterwards, once.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use server::entities::{audit_log, registration};
+
+use super::*;
+
+/// One request over a fresh connection: its status, or None when the server went away first.
+async fn try_post(addr: SocketAddr, path: &str, body: String) -> Option<u16> {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {JSON}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.ok()?;
+        stream.write_all(body.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.ok()?;
+        String::from_utf8_lossy(&raw)
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .ok()
+        .flatten()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sent {
+    Hit,
+    Reset,
+    Miss,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_lookup_and_reset_survives_a_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = support::free_port();
+    let _sink = SmtpSink::start(relay).await;
+    let cuentas = Arc::new(support::cuentas(400));
+    Instancia::import(dir.path(), relay, &cuentas);
+    let server = Instancia::start_with(
+        dir.path(),
+        relay,
+        &[
+            ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "100000"),
+            ("REINICIO_LIMITE_REINICIOS_POR_HORA", "100000"),
+        ],
+    );
+    let addr = server.addr;
+
+    // Sixteen clients; each takes every sixteenth account: its lookup, its reset, and a lookup of
+    // an identity nobody registered.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for k in 0..16 {
+        let (cuentas, answered) = (cuentas.clone(), answered.clone());
+        clients.spawn(async move {
+            let mut log = Vec::new();
+            for i in (k..cuentas.len()).step_by(16) {
+                let (usuario, identificacion, correo) = &cuentas[i];
+                let requests = [
+                    (Sent::Hit, "/api/buscar_id", format!(
+                        r#"{{"clasificacion":"usuario_general","correo":"{correo}","identificacion":"{identificacion}"}}"#
+                    )),
+                    (Sent::Reset, "/api/solicitar_reinicio", support::reinicio_json(&cuentas[i])),
+                    (Sent::Miss, "/api/buscar_id", format!(
+                        r#"{{"clasificacion":"usuario_general","correo":"{correo}","identificacion":"QZ{i:06}"}}"#
+                    )),
+                ];
+                for (kind, path, body) in requests {
+                    let status = try_post(addr, path, body).await;
+                    if status.is_some() {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                    log.push((usuario.clone(), kind, status));
+                }
+            }
+            log
+        });
+    }
+    wait_until(Duration::from_secs(60), "300 answers", async || {
+        answered.load(Ordering::SeqCst) >= 300
+    })
+    .await;
+    server.signal("KILL");
+    let log: Vec<(String, Sent, Option<u16>)> =
+        clients.join_all().await.into_iter().flatten().collect();
+    drop(server);
+    let unanswered = log.iter().filter(|(_, _, s)| s.is_none()).count();
+    eprintln!("{} requests sent, {unanswered} cut by the kill", log.len());
+    assert!(
+        unanswered > 0,
+        "the kill came after the load: it proves nothing"
+    );
+
+    // After a restart the database opens and the service answers.
+    let again = Instancia::start(dir.path(), relay);
+    assert_eq!(support::get(again.addr, "/healthz").await.0, 200);
+    drop(again);
+
+    let db = sea_orm::Database::connect(format!(
+        "sqlite://{}/faults.sqlite3?mode=rw",
+        dir.path().display()
+    ))
+    .await
+    .unwrap();
+    let ids: HashMap<String, i64> = registration::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.usuario_id, r.id))
+        .collect();
+    let audit = audit_log::Entity::find().all(&db).await.unwrap();
+    let rows = |event: &str, outcome: &str, id: i64| {
+        audit
+            .iter()
+            .filter(|a| a.event == event && a.outcome == outcome && a.registration_id == Some(id))
+            .count()
+    };
+    let outbox = mail_outbox::Entity::find().all(&db).await.unwrap();
+    let mut answered_misses = 0;
+    let mut sent_misses = 0;
+    for (usuario, kind, status) in &log {
+        let id = ids[usuario];
+        match kind {
+            Sent::Hit => {
+                let n = rows("buscar_id", "encontrado", id);
+                match status {
+                    Some(200) => assert_eq!(n, 1, "answered lookup of {usuario}"),
+                    Some(other) => panic!("lookup of {usuario}: {other}"),
+                    None => assert!(n <= 1, "lookup of {usuario} written {n} times"),
+                }
+            }
+            Sent::Reset => {
+                let queued = outbox.iter().filter(|m| m.registration_id == id).count();
+                let n = rows("solicitar_reinicio", "encolado", id);
+                assert_eq!(queued, n, "{usuario}: outbox rows and audit rows agree");
+                match status {
+                    Some(200) => assert_eq!(n, 1, "answered reset of {usuario}"),
+                    Some(other) => panic!("reset of {usuario}: {other}"),
+                    None => assert!(n <= 1, "reset of {usuario} written {n} times"),
+                }
+            }
+            Sent::Miss => {
+                sent_misses += 1;
+                match status {
+                    Some(404) => answered_misses += 1,
+                    Some(other) => panic!("unknown identity: {other}"),
+                    None => {}
+                }
+            }
+        }
+    }
+    let miss_rows = audit
+        .iter()
+        .filter(|a| a.event == "buscar_id" && a.outcome == "sin_coincidencia")
+        .count();
+    assert!(
+        (answered_misses..=sent_misses).contains(&miss_rows),
+        "{miss_rows} rows for {answered_misses} answered and {sent_misses} sent misses"
+    );
+}
