@@ -17,6 +17,11 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(db: &impl ConnectionTrait, at: i64, entry: Entry<'_>) -> Result<(), DbErr> {
+    insert(db, vec![row(at, entry)]).await
+}
+
+/// The row for `entry`, logged as it is made (the log line has the same fields as the row).
+pub fn row(at: i64, entry: Entry<'_>) -> audit_log::ActiveModel {
     tracing::info!(
         event = entry.event,
         outcome = entry.outcome,
@@ -25,7 +30,7 @@ pub async fn record(db: &impl ConnectionTrait, at: i64, entry: Entry<'_>) -> Res
         registration = entry.registration_id,
         "auditoría"
     );
-    audit_log::Entity::insert(audit_log::ActiveModel {
+    audit_log::ActiveModel {
         at: Set(at),
         event: Set(entry.event.to_owned()),
         outcome: Set(entry.outcome.to_owned()),
@@ -33,10 +38,18 @@ pub async fn record(db: &impl ConnectionTrait, at: i64, entry: Entry<'_>) -> Res
         identificacion: Set(entry.identificacion.map(Identificacion::masked)),
         registration_id: Set(entry.registration_id),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await
-    .map(drop)
+    }
+}
+
+/// Writes many rows in one statement.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    rows: Vec<audit_log::ActiveModel>,
+) -> Result<(), DbErr> {
+    audit_log::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await
+        .map(drop)
 }
 
 /// The most recent entries, newest first (for `server audit`).

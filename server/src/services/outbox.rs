@@ -9,9 +9,10 @@
 //! temporary password) in the same transaction that marks the row sent. No plaintext secret is
 //! ever at rest and no encryption key has to be managed. Consequences, all intended:
 //! - the password that works is always the one in the latest e-mail sent;
-//! - a crash between the relay's acceptance and the commit leaves the row "sending"; once its
-//!   lock expires it is sent again with a new password, so a message goes out at most twice and
-//!   only the second one works;
+//! - the outcomes of a claimed batch are recorded in one transaction after its messages were
+//!   tried (one commit per batch, not per message). A crash between the relay's acceptance and
+//!   that commit leaves the rows "sending"; once their lock expires they are sent again with new
+//!   passwords, so a message goes out at most twice and only the second one works;
 //! - the validity (60 minutes by default) counts from the send, not from the request, so an
 //!   e-mail delayed by a relay outage is not already expired when it arrives.
 //!
@@ -19,7 +20,7 @@
 //! server instances on PostgreSQL share the outbox without sending a row twice; SQLite serialises
 //! writers, which gives the same guarantee for its single instance.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
     ActiveValue::Set,
@@ -115,9 +116,24 @@ impl<M: Mailer> Worker<M> {
         self.run_batch(|| false).await
     }
 
+    /// Sends each claimed message, then records every outcome of the batch in one transaction:
+    /// one commit for the batch instead of one per message (on SQLite that commit shares the one
+    /// writing connection with the requests' group commits, see `writer`).
     async fn run_batch(&self, stop: impl Fn() -> bool) -> Result<usize, DbErr> {
         let claimed = self.claim().await?;
         let n = claimed.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = claimed.iter().map(|r| r.registration_id).collect();
+        let registrations: HashMap<i64, registration::Model> = registration::Entity::find()
+            .filter(registration::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut outcomes = Vec::with_capacity(n);
         let mut rows = claimed.into_iter();
         while let Some(row) = rows.next() {
             if stop() {
@@ -125,8 +141,10 @@ impl<M: Mailer> Worker<M> {
                 self.release(ids).await?;
                 break;
             }
-            self.deliver(row).await?;
+            let registration = registrations.get(&row.registration_id);
+            outcomes.push(self.attempt(row, registration).await);
         }
+        self.record(outcomes).await?;
         Ok(n)
     }
 
@@ -170,175 +188,209 @@ impl<M: Mailer> Worker<M> {
             .await
     }
 
-    async fn deliver(&self, row: mail_outbox::Model) -> Result<(), DbErr> {
-        let registration = registration::Entity::find_by_id(row.registration_id)
-            .one(&self.db)
-            .await?;
+    /// Tries one message once; nothing is written here (see [`Worker::record`]).
+    async fn attempt(
+        &self,
+        row: mail_outbox::Model,
+        registration: Option<&registration::Model>,
+    ) -> Outcome {
         let Some(registration) = registration.filter(|r| r.estado == registry::APROBADA) else {
             // Disabled (or removed) since it was queued: the password must not go out.
-            return self
-                .finish(&row, ABANDONED, Some("el registro ya no está aprobado"))
-                .await;
+            return Outcome::Abandon {
+                row,
+                error: "el registro ya no está aprobado".into(),
+            };
         };
-        if row.kind == super::ingreso::KIND_AVISO {
-            return self.deliver_notice(&row, &registration).await;
-        }
-        if row.kind != registry::KIND_RESET {
-            return self
-                .finish(&row, ABANDONED, Some("tipo de mensaje desconocido"))
-                .await;
-        }
-
-        let secret = match password::TemporaryPassword::generate() {
-            Ok(secret) => secret,
-            Err(error) => {
-                return self
-                    .retry_or_abandon(&row, &format!("getrandom: {error}"))
-                    .await;
-            }
-        };
-        // One SHA-256, no Argon2: the outbox takes nothing from the pool that sign-ins use, so
-        // nothing another person can time depends on whether a reset matched.
-        let hash = secret.digest();
         let sent_at = self.clock.now_ms();
-        let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
-        let message = match self.composer.reset(
-            &row.recipient,
-            &registration.usuario_id,
-            &secret,
-            expires_at,
-        ) {
-            Ok(message) => message,
-            Err(error) => return self.finish(&row, ABANDONED, Some(&error.to_string())).await,
+        let (message, credential) = if row.kind == super::ingreso::KIND_AVISO {
+            // "Su clave de ECUAPASS fue cambiada": no secret in it.
+            match self.composer.aviso_cambio(
+                &row.recipient,
+                &registration.usuario_id,
+                row.created_at,
+            ) {
+                Ok(message) => (message, None),
+                Err(error) => {
+                    return Outcome::Abandon {
+                        row,
+                        error: error.to_string(),
+                    };
+                }
+            }
+        } else if row.kind == registry::KIND_RESET {
+            let secret = match password::TemporaryPassword::generate() {
+                Ok(secret) => secret,
+                Err(error) => {
+                    return Outcome::Retry {
+                        row,
+                        error: format!("getrandom: {error}"),
+                    };
+                }
+            };
+            // One SHA-256, no Argon2: the outbox takes nothing from the pool that sign-ins use,
+            // so nothing another person can time depends on whether a reset matched.
+            let hash = secret.digest();
+            let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
+            match self.composer.reset(
+                &row.recipient,
+                &registration.usuario_id,
+                &secret,
+                expires_at,
+            ) {
+                Ok(message) => (message, Some((hash, expires_at))),
+                Err(error) => {
+                    return Outcome::Abandon {
+                        row,
+                        error: error.to_string(),
+                    };
+                }
+            }
+        } else {
+            return Outcome::Abandon {
+                row,
+                error: "tipo de mensaje desconocido".into(),
+            };
         };
-        drop(secret);
-
         if let Err(error) = self.mailer.send(message).await {
             tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de correo fallido");
-            return self.retry_or_abandon(&row, &error.to_string()).await;
+            return Outcome::Retry {
+                row,
+                error: error.to_string(),
+            };
         }
-
-        // Accepted by the relay: the new password becomes the valid one, atomically with "sent".
-        let txn = self.db.begin().await?;
-        credential::guardar(
-            &txn,
-            credential::ActiveModel {
-                registration_id: Set(registration.id),
-                password_hash: Set(None),
-                temp_hash: Set(Some(hash)),
-                temp_expires_at: Set(Some(expires_at)),
-                temp_used_at: Set(None),
-                updated_at: Set(sent_at),
-            },
-            &[
-                credential::Column::TempHash,
-                credential::Column::TempExpiresAt,
-                credential::Column::TempUsedAt,
-                credential::Column::UpdatedAt,
-            ],
-        )
-        .await?;
-        mark(&txn, &row, SENT, None, Some(sent_at)).await?;
-        audit::record(
-            &txn,
-            sent_at,
-            audit::Entry {
-                event: "envio_correo",
-                outcome: "enviado",
-                client: None,
-                identificacion: validation::Identificacion::parse(&registration.identificacion)
-                    .ok()
-                    .as_ref(),
-                registration_id: Some(registration.id),
-            },
-        )
-        .await?;
-        txn.commit().await?;
         tracing::info!(outbox = row.id, attempt = row.attempts, "correo enviado");
-        Ok(())
+        Outcome::Sent {
+            identificacion: validation::Identificacion::parse(&registration.identificacion).ok(),
+            row,
+            credential,
+            sent_at,
+        }
     }
 
-    /// "Su clave de ECUAPASS fue cambiada": no secret in it, so it is composed and sent as is.
-    async fn deliver_notice(
-        &self,
-        row: &mail_outbox::Model,
-        registration: &registration::Model,
-    ) -> Result<(), DbErr> {
-        let message = match self.composer.aviso_cambio(
-            &row.recipient,
-            &registration.usuario_id,
-            row.created_at,
-        ) {
-            Ok(message) => message,
-            Err(error) => return self.finish(row, ABANDONED, Some(&error.to_string())).await,
-        };
-        if let Err(error) = self.mailer.send(message).await {
-            tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de aviso fallido");
-            return self.retry_or_abandon(row, &error.to_string()).await;
+    /// Writes a batch's outcomes in one transaction. A reset's new password becomes the valid
+    /// one atomically with its row's "sent"; a retry goes back to the queue with its backoff;
+    /// an abandoned row frees its key.
+    async fn record(&self, outcomes: Vec<Outcome>) -> Result<(), DbErr> {
+        if outcomes.is_empty() {
+            return Ok(());
         }
         let now = self.clock.now_ms();
-        mark(&self.db, row, SENT, None, Some(now)).await?;
-        tracing::info!(outbox = row.id, "aviso de cambio de clave enviado");
-        Ok(())
-    }
-
-    async fn retry_or_abandon(&self, row: &mail_outbox::Model, error: &str) -> Result<(), DbErr> {
-        if row.attempts >= self.settings.max_attempts {
-            tracing::error!(
-                outbox = row.id,
-                attempts = row.attempts,
-                "correo abandonado tras el último intento"
-            );
-            return self.finish(row, ABANDONED, Some(error)).await;
+        let txn = self.db.begin().await?;
+        let mut audit = Vec::new();
+        let mut sent = Vec::new();
+        for outcome in &outcomes {
+            match outcome {
+                Outcome::Sent {
+                    row,
+                    credential,
+                    sent_at,
+                    identificacion,
+                } => {
+                    if let Some((hash, expires_at)) = credential {
+                        credential::guardar(
+                            &txn,
+                            credential::ActiveModel {
+                                registration_id: Set(row.registration_id),
+                                password_hash: Set(None),
+                                temp_hash: Set(Some(hash.clone())),
+                                temp_expires_at: Set(Some(*expires_at)),
+                                temp_used_at: Set(None),
+                                updated_at: Set(*sent_at),
+                            },
+                            &[
+                                credential::Column::TempHash,
+                                credential::Column::TempExpiresAt,
+                                credential::Column::TempUsedAt,
+                                credential::Column::UpdatedAt,
+                            ],
+                        )
+                        .await?;
+                        audit.push(audit::row(
+                            *sent_at,
+                            audit::Entry {
+                                event: "envio_correo",
+                                outcome: "enviado",
+                                client: None,
+                                identificacion: identificacion.as_ref(),
+                                registration_id: Some(row.registration_id),
+                            },
+                        ));
+                    }
+                    sent.push(row.id);
+                }
+                Outcome::Retry { row, error } if row.attempts < self.settings.max_attempts => {
+                    let next = now + self.settings.backoff(row.attempts).as_millis() as i64;
+                    mail_outbox::Entity::update_many()
+                        .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
+                        .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(next))
+                        .col_expr(
+                            mail_outbox::Column::LockedUntil,
+                            Expr::value(Option::<i64>::None),
+                        )
+                        .col_expr(mail_outbox::Column::LastError, Expr::value(truncate(error)))
+                        .filter(mail_outbox::Column::Id.eq(row.id))
+                        .filter(mail_outbox::Column::State.eq(SENDING))
+                        .exec(&txn)
+                        .await?;
+                }
+                Outcome::Retry { row, error } | Outcome::Abandon { row, error } => {
+                    if matches!(outcome, Outcome::Retry { .. }) {
+                        tracing::error!(
+                            outbox = row.id,
+                            attempts = row.attempts,
+                            "correo abandonado tras el último intento"
+                        );
+                    }
+                    mark(&txn, &[row.id], ABANDONED, Some(error), None).await?;
+                    audit.push(audit::row(
+                        now,
+                        audit::Entry {
+                            event: "envio_correo",
+                            outcome: "abandonado",
+                            client: None,
+                            identificacion: None,
+                            registration_id: Some(row.registration_id),
+                        },
+                    ));
+                }
+            }
         }
-        let now = self.clock.now_ms();
-        let next = now + self.settings.backoff(row.attempts).as_millis() as i64;
-        mail_outbox::Entity::update_many()
-            .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
-            .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(next))
-            .col_expr(
-                mail_outbox::Column::LockedUntil,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(mail_outbox::Column::LastError, Expr::value(truncate(error)))
-            .filter(mail_outbox::Column::Id.eq(row.id))
-            .filter(mail_outbox::Column::State.eq(SENDING))
-            .exec(&self.db)
-            .await
-            .map(drop)
-    }
-
-    async fn finish(
-        &self,
-        row: &mail_outbox::Model,
-        state: &str,
-        error: Option<&str>,
-    ) -> Result<(), DbErr> {
-        let now = self.clock.now_ms();
-        mark(&self.db, row, state, error, None).await?;
-        audit::record(
-            &self.db,
-            now,
-            audit::Entry {
-                event: "envio_correo",
-                outcome: "abandonado",
-                client: None,
-                identificacion: None,
-                registration_id: Some(row.registration_id),
-            },
-        )
-        .await
+        mark(&txn, &sent, SENT, None, Some(now)).await?;
+        audit::insert(&txn, audit).await?;
+        txn.commit().await
     }
 }
 
-/// Ends a row's life as `state`; frees its pending key so that a new request can queue again.
+/// What one attempt came to, recorded with the rest of its batch.
+enum Outcome {
+    Sent {
+        row: mail_outbox::Model,
+        /// A reset's password digest and expiry; a notice has none.
+        credential: Option<(String, i64)>,
+        sent_at: i64,
+        identificacion: Option<validation::Identificacion>,
+    },
+    Retry {
+        row: mail_outbox::Model,
+        error: String,
+    },
+    Abandon {
+        row: mail_outbox::Model,
+        error: String,
+    },
+}
+
+/// Ends the rows' life as `state`; frees their pending keys so that new requests can queue.
 async fn mark(
     db: &impl sea_orm::ConnectionTrait,
-    row: &mail_outbox::Model,
+    ids: &[i64],
     state: &str,
     error: Option<&str>,
     sent_at: Option<i64>,
 ) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     mail_outbox::Entity::update_many()
         .col_expr(mail_outbox::Column::State, Expr::value(state))
         .col_expr(
@@ -354,7 +406,7 @@ async fn mark(
             Expr::value(error.map(truncate)),
         )
         .col_expr(mail_outbox::Column::SentAt, Expr::value(sent_at))
-        .filter(mail_outbox::Column::Id.eq(row.id))
+        .filter(mail_outbox::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await
         .map(drop)

@@ -72,7 +72,7 @@ pub async fn buscar_id(
                 registration_id: found.as_ref().map(|r| r.id),
             },
             client,
-            identificacion: form.identificacion.masked(),
+            identificacion: form.identificacion.clone(),
         })
         .await?;
     match (written, found) {
@@ -152,7 +152,7 @@ pub async fn solicitar_reinicio(
                 }),
             },
             client,
-            identificacion: form.identificacion.masked(),
+            identificacion: form.identificacion.clone(),
         })
         .await?;
     match written {

@@ -28,8 +28,10 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::limites;
-use crate::entities::{audit_log, mail_outbox};
+use validation::Identificacion;
+
+use super::{audit, limites};
+use crate::entities::mail_outbox;
 
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
 /// that a batch's statements stay far below SQLite's limit of bound parameters.
@@ -45,9 +47,9 @@ pub struct Write {
     pub counter: String,
     pub limit: u32,
     pub kind: Kind,
-    /// For the audit row: where the request came from and whom it named (already masked).
+    /// For the audit row: where the request came from and whom it named.
     pub client: Option<IpAddr>,
-    pub identificacion: String,
+    pub identificacion: Identificacion,
 }
 
 pub enum Kind {
@@ -233,28 +235,19 @@ async fn apply(db: &DatabaseConnection, writes: &[&Write]) -> Result<Vec<Written
                 ),
             },
         };
-        tracing::info!(
-            event,
-            outcome,
-            client = ?w.client,
-            identificacion = w.identificacion,
-            registration = registration_id,
-            "auditoría"
-        );
-        audit.push(audit_log::ActiveModel {
-            at: Set(w.now),
-            event: Set(event.to_owned()),
-            outcome: Set(outcome.to_owned()),
-            client_addr: Set(w.client.map(|c| c.to_string())),
-            identificacion: Set(Some(w.identificacion.clone())),
-            registration_id: Set(registration_id),
-            ..Default::default()
-        });
+        audit.push(audit::row(
+            w.now,
+            audit::Entry {
+                event,
+                outcome,
+                client: w.client,
+                identificacion: Some(&w.identificacion),
+                registration_id,
+            },
+        ));
         written.push(answer);
     }
-    audit_log::Entity::insert_many(audit)
-        .exec_without_returning(&txn)
-        .await?;
+    audit::insert(&txn, audit).await?;
     txn.commit().await?;
     Ok(written)
 }
