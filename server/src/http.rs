@@ -15,25 +15,51 @@ use leptos::prelude::*;
 use leptos_axum::LeptosRoutes;
 use sea_orm::DatabaseConnection;
 
-/// What every request may need. Cheap to clone: each field is a handle.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every request may need, shared: every middleware layer and handler takes its own copy of
+/// the state, so a copy is one reference count, not a copy of every handle inside.
+#[derive(Clone)]
+pub struct AppState(std::sync::Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(std::sync::Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+// What leptos_axum and `/healthz` extract from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub backend: SharedBackend,
     pub services: crate::services::Services,
     /// Session cookies get `Secure` when the public base URL is https.
-    #[from_ref(skip)]
     pub secure_cookies: bool,
     /// "Buscar ID" and reset requests per client address.
     pub limite_ip: std::sync::Arc<LimitePorDireccion>,
     /// Sign-in attempts and password changes per client address.
-    #[from_ref(skip)]
     pub limite_ingreso: std::sync::Arc<LimitePorDireccion>,
-    #[from_ref(skip)]
     pub proxy_confiable: bool,
     /// Longest a request may take once its headers arrived, slow clients included.
-    #[from_ref(skip)]
     pub request_timeout: std::time::Duration,
 }
 

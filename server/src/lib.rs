@@ -135,7 +135,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
             }
         }
     });
-    let app = http::router(http::AppState {
+    let app = http::router(http::AppState::new(http::Shared {
         leptos_options,
         db,
         backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),
@@ -145,7 +145,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         limite_ingreso,
         proxy_confiable: config.proxy_confiable,
         request_timeout: config.request_timeout,
-    });
+    }));
     Ok(Running {
         addr,
         services,
