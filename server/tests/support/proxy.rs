@@ -1,64 +1,75 @@
 //! A TCP relay between the server and PostgreSQL that a test can take down and bring back up:
-//! down, it stops listening and cuts every open connection, as a stopped database or a lost
-//! network does; up, it listens on the same port again.
+//! down, it cuts every open connection and closes each new one at once, as a stopped database
+//! or a lost network does; up, it relays again. It keeps its one listening socket throughout:
+//! binding the port anew could fail when another test's client connection has taken it as its
+//! local port in the meantime.
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use tokio::{net::TcpListener, task::JoinHandle};
 
 pub struct TcpProxy {
     pub addr: SocketAddr,
-    target: SocketAddr,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    up: Arc<AtomicBool>,
+    relays: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
 }
 
 impl TcpProxy {
     pub async fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = TcpProxy {
-            addr: listener.local_addr().unwrap(),
-            target,
-            tasks: Default::default(),
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&self, listener: TcpListener) {
-        let (target, tasks) = (self.target, self.tasks.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let relays: Arc<Mutex<Vec<JoinHandle<()>>>> = Default::default();
+        let accept = {
+            let (up, relays) = (up.clone(), relays.clone());
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
                     }
-                });
-                tasks.lock().unwrap().push(relay);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
+                    let relay = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    relays.lock().unwrap().push(relay);
+                }
+            })
+        };
+        TcpProxy {
+            addr,
+            up,
+            relays,
+            accept,
+        }
     }
 
-    /// Refuses new connections and cuts the open ones.
+    /// Closes new connections at once and cuts the open ones.
     pub fn down(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
+        self.up.store(false, Ordering::SeqCst);
+        for relay in self.relays.lock().unwrap().drain(..) {
+            relay.abort();
         }
     }
 
-    /// Listens again on the same port.
+    /// Relays again.
     pub async fn up(&self) {
-        // The aborted listener closes asynchronously: retry the bind for a moment.
-        for _ in 0..50 {
-            if let Ok(listener) = TcpListener::bind(self.addr).await {
-                self.serve(listener);
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("could not listen on {} again", self.addr);
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.down();
     }
 }
