@@ -65,8 +65,14 @@ export async function throughputSection(server) {
     const r = await wrk({ url: `${server.url}${s.path}`, script: s.script, env: s.env });
     ensureAlive(server);
     if (s.resets) {
+      // Sent while the load ran, then how long the rest took: a reset is done when its e-mail
+      // is out, not when its request is answered.
+      r.mailsDuring = countFiles(server.mailDir) - mailBefore;
+      const drainStart = Date.now();
       await waitForOutbox(server);
       r.mails = countFiles(server.mailDir) - mailBefore;
+      // waitForOutbox ends 1.5 s after the last new file.
+      r.drainSeconds = Math.max(0, (Date.now() - drainStart - 1500) / 1000);
     }
     results.push({ ...s, r });
     log(`   ${s.path}: ${r.rps.toFixed(0)} req/s, p99 ${ms(r.p99)}`);
@@ -101,8 +107,10 @@ export async function throughputSection(server) {
     '',
     `Cada petición lleva una identidad al azar entre ${registrationCount.toLocaleString('es')} ` +
       'registros importados con `server import` (los no encontrados: cédulas válidas que nadie ' +
-      `registró). Durante la prueba de reinicios se enviaron ${mails} correos (uno por cuenta ` +
-      'mientras su correo espera en cola).',
+      `registró). Reinicios: ${reset.mailsDuring} correos enviados durante los ${seconds} s de ` +
+      `carga (${(reset.mailsDuring / seconds).toFixed(0)}/s, a una carpeta: \`file://\`); los ` +
+      `${mails - reset.mailsDuring} restantes salieron en ${reset.drainSeconds.toFixed(1)} s más ` +
+      `(${mails} en total, uno por cuenta mientras su correo espera en cola).`,
   ].join('\n');
 }
 
