@@ -44,31 +44,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// A pool for reads only. SQLite gets one of its own: sea-orm keeps a single connection for
-/// SQLite, which every write uses (see `services::writer`), and a read queued behind a commit's
-/// fsync would wait for it; with write-ahead logging, readers on other connections never wait
-/// for the writer. An in-memory SQLite database exists only on its own connection, and
-/// PostgreSQL's pool already has many: both read through `db` itself.
-pub async fn connect_reader(
-    url: &str,
-    db: &DatabaseConnection,
-) -> Result<DatabaseConnection, DbErr> {
-    if sqlite_file(url).is_none() {
-        return Ok(db.clone());
-    }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .max_connections(READERS)
-        .min_connections(1)
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .acquire_timeout(std::time::Duration::from_secs(3));
-    Database::connect(options).await
-}
-
-/// SQLite reader connections: each runs its statements on a thread of its own.
-const READERS: u32 = 4;
-
 /// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
 fn sqlite_file(url: &str) -> Option<&Path> {
     let rest = url

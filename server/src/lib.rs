@@ -77,7 +77,6 @@ pub struct Running {
 /// Connects to the database, migrates, binds the port. Returns once requests can be accepted.
 pub async fn start(config: &config::Config) -> Result<Running, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let reader = db::connect_reader(&config.database_url, &db).await?;
     let mailer = mail::LettreMailer::from_config(&config.mail)?;
     let composer = mail::Composer::new(&config.mail_from, &config.public_base_url)?;
     let leptos_options = leptos_options(config.listen_addr)?;
@@ -91,7 +90,6 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
     let clock: Arc<dyn services::Clock> = Arc::new(services::SystemClock);
     let services = services::Services {
         db: db.clone(),
-        reader,
         writer: services::writer::Writer::spawn(db.clone()),
         clock: clock.clone(),
         outbox_wakeup: Default::default(),

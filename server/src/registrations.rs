@@ -185,6 +185,10 @@ pub async fn upsert(
             .await?;
     }
     txn.commit().await?;
+    // Fresh statistics for the planner: right after a large import PostgreSQL knows nothing of
+    // the table until autovacuum gets to it, and a lookup batch's `identificacion IN (…)` was
+    // then planned as a scan of every row (10 ms instead of 0.1 ms).
+    db.execute_unprepared("ANALYZE registrations").await?;
     Ok(n)
 }
 

@@ -20,11 +20,10 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Writes `row` for its account: inserted if the account has no credentials yet, otherwise only
-/// `columns` are updated (none: the existing row is left alone).
-pub async fn guardar(
+/// [`guardar`] for many accounts in one statement; each account at most once.
+pub async fn guardar_muchas(
     db: &impl sea_orm::ConnectionTrait,
-    row: ActiveModel,
+    rows: impl IntoIterator<Item = ActiveModel>,
     columns: &[Column],
 ) -> Result<(), DbErr> {
     let mut on_conflict = sea_orm::sea_query::OnConflict::column(Column::RegistrationId);
@@ -33,9 +32,19 @@ pub async fn guardar(
     } else {
         on_conflict.update_columns(columns.iter().copied());
     }
-    Entity::insert(row)
+    Entity::insert_many(rows)
         .on_conflict(on_conflict)
         .exec_without_returning(db)
         .await
         .map(drop)
+}
+
+/// Writes `row` for its account: inserted if the account has no credentials yet, otherwise only
+/// `columns` are updated (none: the existing row is left alone).
+pub async fn guardar(
+    db: &impl sea_orm::ConnectionTrait,
+    row: ActiveModel,
+    columns: &[Column],
+) -> Result<(), DbErr> {
+    guardar_muchas(db, [row], columns).await
 }

@@ -86,10 +86,7 @@ impl From<ServiceError> for ApiError {
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
-    /// For the lookups' reads: on SQLite a pool of its own beside the one writing connection,
-    /// so reads never wait behind a commit; elsewhere the same pool as `db`.
-    pub reader: DatabaseConnection,
-    /// The lookups' and reset requests' writes, committed in groups (see [`writer`]).
+    /// The lookups' and reset requests' reads and writes, in groups (see [`writer`]).
     pub writer: writer::Writer,
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker as soon as a message is queued: the e-mail leaves at once.

@@ -278,6 +278,7 @@ impl<M: Mailer> Worker<M> {
         let txn = self.db.begin().await?;
         let mut audit = Vec::new();
         let mut sent = Vec::new();
+        let mut credentials = std::collections::BTreeMap::new();
         for outcome in &outcomes {
             match outcome {
                 Outcome::Sent {
@@ -287,8 +288,10 @@ impl<M: Mailer> Worker<M> {
                     identificacion,
                 } => {
                     if let Some((hash, expires_at)) = credential {
-                        credential::guardar(
-                            &txn,
+                        // The later of two e-mails for one account (a stale claim sent again
+                        // beside its new one) holds the password that works.
+                        credentials.insert(
+                            row.registration_id,
                             credential::ActiveModel {
                                 registration_id: Set(row.registration_id),
                                 password_hash: Set(None),
@@ -297,14 +300,7 @@ impl<M: Mailer> Worker<M> {
                                 temp_used_at: Set(None),
                                 updated_at: Set(*sent_at),
                             },
-                            &[
-                                credential::Column::TempHash,
-                                credential::Column::TempExpiresAt,
-                                credential::Column::TempUsedAt,
-                                credential::Column::UpdatedAt,
-                            ],
-                        )
-                        .await?;
+                        );
                         audit.push(audit::row(
                             *sent_at,
                             audit::Entry {
@@ -355,6 +351,17 @@ impl<M: Mailer> Worker<M> {
                 }
             }
         }
+        credential::guardar_muchas(
+            &txn,
+            credentials.into_values(),
+            &[
+                credential::Column::TempHash,
+                credential::Column::TempExpiresAt,
+                credential::Column::TempUsedAt,
+                credential::Column::UpdatedAt,
+            ],
+        )
+        .await?;
         mark(&txn, &sent, SENT, None, Some(now)).await?;
         audit::insert(&txn, audit).await?;
         txn.commit().await

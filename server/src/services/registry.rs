@@ -7,12 +7,11 @@
 use std::net::IpAddr;
 
 use app::api::{ReinicioSolicitado, UsuarioEncontrado};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use validation::{BusquedaId, ReinicioClave};
 
 use super::{
     ServiceError, Services,
-    writer::{Kind, Write, Written},
+    writer::{Decision, Kind, Read, Write, Written},
 };
 use crate::entities::registration;
 
@@ -22,55 +21,29 @@ pub const ESTADOS: [&str; 3] = [APROBADA, "pendiente", "deshabilitada"];
 
 pub const KIND_RESET: &str = "reinicio_clave";
 
-/// The columns a lookup compares and answers with: the index on (identificación,
-/// clasificación) finds the rows, and nothing else is read.
-#[derive(Debug, sea_orm::FromQueryResult)]
-struct Candidate {
-    id: i64,
-    usuario_id: String,
-    ruc_empresa: Option<String>,
-    correo: String,
-    estado: String,
-}
-
-/// One indexed read, then one group-committed write (the limit counter and the audit row, see
-/// `writer`). Every lookup is counted, registered or not, so that being limited says nothing.
+/// Reads, counts and writes in one group commit (see `writer`): the registrations with the
+/// identificación typed, then this rule picks the match. Every lookup is counted, registered or
+/// not, so that being limited says nothing.
 pub async fn buscar_id(
     services: &Services,
     form: &BusquedaId,
     client: Option<IpAddr>,
 ) -> Result<UsuarioEncontrado, ServiceError> {
-    use registration::Column as C;
-    let now = services.clock.now_ms();
-    let candidates = registration::Entity::find()
-        .select_only()
-        .columns([C::Id, C::UsuarioId, C::RucEmpresa, C::Correo, C::Estado])
-        .filter(C::Identificacion.eq(form.identificacion.as_str()))
-        .filter(C::Clasificacion.eq(form.clasificacion.code()))
-        .order_by_asc(C::Id)
-        .into_model::<Candidate>()
-        .all(&services.reader)
-        .await?;
-    let found = candidates.into_iter().find(|r| {
-        r.estado == APROBADA
-            && form
-                .ruc_empresa
-                .as_ref()
-                .is_none_or(|ruc| r.ruc_empresa.as_deref() == Some(ruc.as_str()))
-            && form
-                .correo
-                .as_ref()
-                .is_none_or(|correo| r.correo == correo.as_str())
-    });
-    let written = services
+    let limit = services.limites.busquedas_por_hora;
+    let counter = format!("buscar_id:{}", form.identificacion.as_str());
+    let rule = form.clone();
+    let (written, found) = services
         .writer
         .write(Write {
-            now,
-            counter: format!("buscar_id:{}", form.identificacion.as_str()),
-            limit: services.limites.busquedas_por_hora,
-            kind: Kind::Lookup {
-                registration_id: found.as_ref().map(|r| r.id),
-            },
+            now: services.clock.now_ms(),
+            read: Read::Identificacion(form.identificacion.as_str().to_owned()),
+            decide: Box::new(move |rows| Decision {
+                counter,
+                limit,
+                kind: Kind::Lookup {
+                    found: rows.into_iter().find(|r| matches(&rule, r)),
+                },
+            }),
             client,
             identificacion: form.identificacion.clone(),
         })
@@ -85,6 +58,22 @@ pub async fn buscar_id(
         }),
         (_, None) => Err(ServiceError::NoMatch),
     }
+}
+
+/// "Buscar ID" matches an approved registration on classification and identificación, and on
+/// the RUC or the e-mail when the classification asks for it.
+fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
+    r.estado == APROBADA
+        && r.identificacion == form.identificacion.as_str()
+        && r.clasificacion == form.clasificacion.code()
+        && form
+            .ruc_empresa
+            .as_ref()
+            .is_none_or(|ruc| r.ruc_empresa.as_deref() == Some(ruc.as_str()))
+        && form
+            .correo
+            .as_ref()
+            .is_none_or(|correo| r.correo == correo.as_str())
 }
 
 /// Queues a temporary password when the three fields match an approved registration. The answer
@@ -111,15 +100,6 @@ pub async fn solicitar_reinicio(
     client: Option<IpAddr>,
 ) -> Result<ReinicioSolicitado, ServiceError> {
     let now = services.clock.now_ms();
-    let found = registration::Entity::find()
-        .filter(registration::Column::UsuarioIdClave.eq(form.usuario.canonical()))
-        .one(&services.reader)
-        .await?
-        .filter(|r| {
-            r.estado == APROBADA
-                && r.identificacion == form.identificacion.as_str()
-                && r.correo == form.correo.as_str()
-        });
     // The answer is built from the request alone, before the registry has a say: whatever the
     // registry holds, the requester reads the same words (on a match the e-mail typed is the
     // registered one, so its masked form is the same either way).
@@ -127,30 +107,40 @@ pub async fn solicitar_reinicio(
         correo: form.correo.masked(),
         vigencia_minutos: services.reset_ttl_minutes,
     };
-    // A match and a miss both count against a counter in the same batch (on a miss one for the
-    // identificación typed, which limits nothing), so that the only extra work of a match is
-    // the outbox row.
-    let counter = match &found {
-        Some(r) => format!("reinicio:cuenta:{}", r.id),
-        None => format!("reinicio:sin_cuenta:{}", form.identificacion.as_str()),
-    };
-    let written = services
+    let limit = services.limites.reinicios_por_hora;
+    let rule = form.clone();
+    let (written, found) = services
         .writer
         .write(Write {
             now,
-            counter,
-            limit: services.limites.reinicios_por_hora,
-            kind: Kind::Reset {
-                registration_id: found.as_ref().map(|r| r.id),
-                mail: found.as_ref().map(|r| {
+            read: Read::Usuario(form.usuario.canonical()),
+            decide: Box::new(move |rows| {
+                let found = rows.into_iter().find(|r| {
+                    r.estado == APROBADA
+                        && r.identificacion == rule.identificacion.as_str()
+                        && r.correo == rule.correo.as_str()
+                });
+                // A match and a miss both count against a counter (on a miss one for the
+                // identificación typed, which limits nothing), so that the only extra work of
+                // a match is the outbox row.
+                let counter = match &found {
+                    Some(r) => format!("reinicio:cuenta:{}", r.id),
+                    None => format!("reinicio:sin_cuenta:{}", rule.identificacion.as_str()),
+                };
+                let mail = found.as_ref().map(|r| {
                     Box::new(super::outbox::nuevo(
                         KIND_RESET,
                         r,
                         Some(pending_key(r.id)),
                         now,
                     ))
-                }),
-            },
+                });
+                Decision {
+                    counter,
+                    limit,
+                    kind: Kind::Reset { found, mail },
+                }
+            }),
             client,
             identificacion: form.identificacion.clone(),
         })

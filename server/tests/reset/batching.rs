@@ -126,7 +126,6 @@ async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
     a.services.limites.busquedas_por_hora = 50;
     let mut b = a.services.clone();
     b.db = db::connect(&test_db.url).await.unwrap();
-    b.reader = b.db.clone();
     b.writer = Writer::spawn(b.db.clone());
     let instances = [Arc::new(a.services.clone()), Arc::new(b)];
     let results = all_at_once(200, |i| {

@@ -51,7 +51,6 @@ async fn fixture(url: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(START_MS));
     let services = Services {
         db: db.clone(),
-        reader: db::connect_reader(url, &db).await.unwrap(),
         writer: server::services::writer::Writer::spawn(db.clone()),
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
