@@ -26,7 +26,7 @@ import { countFiles, registrationCount, log, ms, seconds, table } from './setup.
 
 export async function throughputSection(server) {
   log(`4. servidor (${server.label})`);
-  // Random bodies over the imported registrations (aleatoria.lua), as users would send them.
+  // Random bodies over the imported registrations (peticion.lua), as users would send them.
   const random = (file, expect) => ({
     BENCH_METHOD: 'POST',
     BENCH_BODIES_FILE: file,
@@ -36,19 +36,19 @@ export async function throughputSection(server) {
     {
       name: '`POST /api/buscar_id` (encontrado)',
       path: '/api/buscar_id',
-      script: 'aleatoria.lua',
+      script: 'peticion.lua',
       env: random(server.bodies.hit, '200'),
     },
     {
       name: '`POST /api/buscar_id` (no encontrado, 404 esperado)',
       path: '/api/buscar_id',
-      script: 'aleatoria.lua',
+      script: 'peticion.lua',
       env: random(server.bodies.miss, '404'),
     },
     {
       name: '`POST /api/solicitar_reinicio`',
       path: '/api/solicitar_reinicio',
-      script: 'aleatoria.lua',
+      script: 'peticion.lua',
       env: random(server.bodies.reset, '200'),
       resets: true,
     },
@@ -118,7 +118,7 @@ export async function floodSection(server) {
   log('5. buscar ID durante una ráfaga de reinicios e ingresos');
   const url = `${server.url}/api/buscar_id`;
   const hitEnv = { BENCH_METHOD: 'POST', BENCH_BODIES_FILE: server.bodies.hit, BENCH_EXPECT: '200' };
-  const idle = await wrk({ url, script: 'aleatoria.lua', env: hitEnv, threads: 1, connections: 8 });
+  const idle = await wrk({ url, script: 'peticion.lua', env: hitEnv, threads: 1, connections: 8 });
   await sleep(1000);
 
   const mailBefore = countFiles(server.mailDir);
@@ -135,7 +135,7 @@ export async function floodSection(server) {
   await sleep(ramp * 1000);
   const loaded = await wrk({
     url,
-    script: 'aleatoria.lua',
+    script: 'peticion.lua',
     env: hitEnv,
     threads: 1,
     connections: 8,

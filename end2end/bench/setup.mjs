@@ -153,7 +153,7 @@ export function countFiles(dir) {
 
 // ---------------------------------------------------------------------------------------------
 // Registrations for the load sections: many identities, loaded with `server import` as an
-// operator would, and request bodies that pick among them at random (aleatoria.lua).
+// operator would, and request bodies that pick among them at random (peticion.lua).
 
 /** How many registrations the server sections import (BENCH_REGISTRATIONS, default 100,000). */
 export const registrationCount = Number(process.env.BENCH_REGISTRATIONS || 100_000);

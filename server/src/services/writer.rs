@@ -114,7 +114,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer task on the current Tokio runtime. (Two tasks in flight on PostgreSQL,
+    /// overlapping one batch's round trips with the next, measured no faster: 8.2-8.9k against
+    /// 8.2-9.3k lookups/s.)
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, jobs));
@@ -268,6 +270,9 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
             }
         }
     }
+    // In key order, like the counters: two instances on one PostgreSQL that queue the same
+    // accounts' e-mails lock their keys in the same order and cannot deadlock.
+    mails.sort_by(|a, b| pending(a).cmp(&pending(b)));
     let mut queued: HashSet<String> = HashSet::new();
     if !mails.is_empty() {
         queued = mail_outbox::Entity::insert_many(mails)
@@ -333,4 +338,11 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     audit::insert(&txn, audit).await?;
     txn.commit().await?;
     Ok(answers)
+}
+
+fn pending(mail: &mail_outbox::ActiveModel) -> Option<&str> {
+    match &mail.pending_key {
+        Set(key) => key.as_deref(),
+        _ => None,
+    }
 }
