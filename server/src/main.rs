@@ -142,12 +142,20 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         Command::Outbox {
             command: OutboxCommand::List { state, limit },
         } => {
-            for m in services::outbox::list(&db, state.as_deref(), limit).await? {
+            let state = match state.as_deref().map(services::outbox::State::parse) {
+                Some(None) => {
+                    eprintln!("Estado desconocido: use queued, sending, sent o abandoned.");
+                    return Ok(ExitCode::from(2));
+                }
+                Some(Some(state)) => Some(state),
+                None => None,
+            };
+            for m in services::outbox::list(&db, state, limit).await? {
                 println!(
                     "{}\t{}\t{}\tintentos={}\t{}\t{}",
                     m.id,
-                    m.state,
-                    m.kind,
+                    sea_orm::ActiveEnum::to_value(&m.state),
+                    sea_orm::ActiveEnum::to_value(&m.kind),
                     m.attempts,
                     validation::Email::parse(&m.recipient)
                         .map(|e| e.masked())

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::Serialize;
 use validation::{Registro, RegistroInput};
 
-use crate::{entities::registration, services::registry::ESTADOS};
+use crate::entities::registration::{self, Estado};
 
 /// The CSV header, in this order. `ruc_empresa` is empty for classifications without RUC;
 /// `estado` is `aprobada`, `pendiente` or `deshabilitada`.
@@ -28,7 +28,7 @@ pub const COLUMNS: [&str; 6] = [
 #[derive(Debug, Clone)]
 pub struct Row {
     pub registro: Registro,
-    pub estado: &'static str,
+    pub estado: Estado,
 }
 
 /// One rejected value: its line in the file (the header is line 1), field, code and message.
@@ -97,10 +97,7 @@ pub fn parse_csv(reader: impl Read) -> Result<Parsed, csv::Error> {
                 continue;
             }
         };
-        let estado = ESTADOS
-            .iter()
-            .copied()
-            .find(|e| *e == record.estado.as_str());
+        let estado = Estado::parse(&record.estado);
         if estado.is_none() {
             reject(
                 "estado",
@@ -150,7 +147,7 @@ fn active_model(row: &Row, now: i64) -> registration::ActiveModel {
         identificacion: Set(r.identificacion.as_str().to_owned()),
         ruc_empresa: Set(r.ruc_empresa.as_ref().map(|ruc| ruc.as_str().to_owned())),
         correo: Set(r.correo.as_str().to_owned()),
-        estado: Set(row.estado.to_owned()),
+        estado: Set(row.estado),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -225,7 +222,7 @@ mod tests {
             parsed.rows[0].registro.identificacion.as_str(),
             "1710034065"
         );
-        assert_eq!(parsed.rows[1].estado, "pendiente");
+        assert_eq!(parsed.rows[1].estado, Estado::Pendiente);
     }
 
     #[test]

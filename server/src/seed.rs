@@ -5,7 +5,10 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use validation::{Registro, RegistroInput};
 
-use crate::registrations::{self, Row};
+use crate::{
+    entities::registration::Estado,
+    registrations::{self, Row},
+};
 
 /// (ID usuario, classification, identificación, RUC empresa, e-mail, state), as a person types
 /// them; stored in canonical form.
@@ -40,10 +43,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait, now_ms: i64) -> Result<u64, Db
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     let now = now_ms;
-    for row in rows
-        .iter()
-        .filter(|r| r.estado == crate::services::registry::APROBADA)
-    {
+    for row in rows.iter().filter(|r| r.estado == Estado::Aprobada) {
         let Some(r) = registration::Entity::find()
             .filter(registration::Column::UsuarioIdClave.eq(row.registro.usuario.canonical()))
             .one(db)
@@ -79,9 +79,7 @@ fn demo_rows() -> Result<Vec<Row>, DbErr> {
         let registro = Registro::validate(&input).map_err(|e| {
             DbErr::Custom(format!("dato de demostración inválido ({usuario}): {e}"))
         })?;
-        let estado = crate::services::registry::ESTADOS
-            .into_iter()
-            .find(|e| *e == estado)
+        let estado = Estado::parse(estado)
             .ok_or_else(|| DbErr::Custom(format!("estado de demostración inválido: {estado}")))?;
         rows.push(Row { registro, estado });
     }

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+use server::entities::registration::Estado;
+
 struct Cli {
     dir: tempfile::TempDir,
 }
@@ -76,13 +78,16 @@ fn import_loads_a_valid_file_and_updates_on_a_second_run() {
             .await
             .unwrap()
     });
-    let states: Vec<(&str, &str)> = rows
+    let states: Vec<(&str, Estado)> = rows
         .iter()
-        .map(|r| (r.usuario_id.as_str(), r.estado.as_str()))
+        .map(|r| (r.usuario_id.as_str(), r.estado))
         .collect();
     assert_eq!(
         states,
-        [("mperez", "deshabilitada"), ("jsalazar", "aprobada")]
+        [
+            ("mperez", Estado::Deshabilitada),
+            ("jsalazar", Estado::Aprobada)
+        ]
     );
 }
 
@@ -131,4 +136,11 @@ fn outbox_and_audit_commands_answer() {
         assert!(out.status.success(), "{args:?}: {out:?}");
     }
     assert!(stdout(&cli.run(&["outbox", "retry", "1"])).contains("en cola: 0"));
+    // A state the outbox does not have is refused, with the ones it has.
+    let unknown = cli.run(&["outbox", "list", "--state", "enviado"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("queued, sending, sent o abandoned"),
+        "{unknown:?}"
+    );
 }

@@ -7,10 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub registration_id: i64,
     pub recipient: String,
-    pub state: String,
+    pub state: State,
     pub pending_key: Option<String>,
     pub attempts: i32,
     pub next_attempt_at: i64,
@@ -20,7 +20,95 @@ pub struct Model {
     pub sent_at: Option<i64>,
 }
 
+/// Where a message is in its life: queued (due at `next_attempt_at`), being sent by a worker
+/// (until `locked_until`), sent, or abandoned after its last attempt.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum State {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    #[sea_orm(string_value = "sending")]
+    Sending,
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    #[sea_orm(string_value = "abandoned")]
+    Abandoned,
+}
+
+impl State {
+    /// The name the operator's CLI takes and prints (`server outbox list --state queued`).
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::try_from_value(&code.to_owned()).ok()
+    }
+}
+
+/// What a message says.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum Kind {
+    /// The temporary password.
+    #[sea_orm(string_value = "reinicio_clave")]
+    Reset,
+    /// "Su clave de ECUAPASS fue cambiada": no secret in it.
+    #[sea_orm(string_value = "aviso_cambio")]
+    ChangeNotice,
+}
+
+impl Kind {
+    /// The key that keeps at most one message of this kind waiting per account (the unique
+    /// `pending_key` column): only resets have one, since a second reset request while one waits
+    /// is the same request; notices never wait for each other. A revived notice must not take
+    /// the reset's key, or it would absorb the account's next reset requests and no temporary
+    /// password would be sent.
+    pub fn pending_key(self, registration_id: i64) -> Option<String> {
+        match self {
+            Kind::Reset => Some(format!("{}:{registration_id}", self.to_value())),
+            Kind::ChangeNotice => None,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::registration::Entity",
+        from = "Column::RegistrationId",
+        to = "super::registration::Column::Id"
+    )]
+    Registration,
+}
+
+impl Related<super::registration::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Registration.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    /// The values already in the tables: a renamed variant must not change what is stored.
+    #[test]
+    fn stored_values_stay_as_they_are() {
+        let states: Vec<String> = State::iter().map(|s| s.to_value()).collect();
+        assert_eq!(states, ["queued", "sending", "sent", "abandoned"]);
+        assert_eq!(State::parse("abandoned"), Some(State::Abandoned));
+        assert_eq!(State::parse("enviado"), None);
+        assert_eq!(Kind::Reset.to_value(), "reinicio_clave");
+        assert_eq!(Kind::ChangeNotice.to_value(), "aviso_cambio");
+        assert_eq!(
+            Kind::Reset.pending_key(7).as_deref(),
+            Some("reinicio_clave:7")
+        );
+        assert_eq!(Kind::ChangeNotice.pending_key(7), None);
+        let estados: Vec<String> = super::super::registration::Estado::iter()
+            .map(|e| e.to_value())
+            .collect();
+        assert_eq!(estados, ["aprobada", "pendiente", "deshabilitada"]);
+    }
+}

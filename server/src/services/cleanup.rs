@@ -51,7 +51,7 @@ pub async fn run_once(
         .rows_affected;
     let retention_ms = i64::from(sent_mail_retention_days) * 24 * 60 * 60_000;
     let sent_mail = mail_outbox::Entity::delete_many()
-        .filter(mail_outbox::Column::State.eq(outbox::SENT))
+        .filter(mail_outbox::Column::State.eq(outbox::State::Sent))
         .filter(mail_outbox::Column::SentAt.lte(now - retention_ms))
         .exec(db)
         .await?

@@ -30,13 +30,16 @@ use validation::{
     ValidationError,
 };
 
-use super::{Services, audit, password, registry};
-use crate::entities::{credential, mail_outbox, registration, session, sign_in_failure};
+use super::{Services, audit, password};
+use crate::entities::{
+    credential, mail_outbox,
+    registration::{self, Estado},
+    session, sign_in_failure,
+};
 
 pub const MAX_FAILURES: i32 = 5;
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 pub const SESSION_IDLE_MS: i64 = 30 * 60_000;
-pub const KIND_AVISO: &str = "aviso_cambio";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngresoError {
@@ -89,7 +92,7 @@ pub async fn ingresar(
 
     let cuenta = registration::Entity::find()
         .filter(registration::Column::UsuarioIdClave.eq(&clave))
-        .filter(registration::Column::Estado.eq(registry::APROBADA))
+        .filter(registration::Column::Estado.eq(Estado::Aprobada))
         .one(db)
         .await?;
     let credencial = match &cuenta {
@@ -283,7 +286,7 @@ pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, 
     let Some(r) = registration::Entity::find_by_id(s.registration_id)
         .one(&services.db)
         .await?
-        .filter(|r| r.estado == registry::APROBADA)
+        .filter(|r| r.estado == Estado::Aprobada)
     else {
         return Ok(None);
     };
@@ -409,9 +412,13 @@ pub async fn cambiar_clave(
         .one(&txn)
         .await?;
     if let Some(cuenta) = &cuenta {
-        mail_outbox::Entity::insert(super::outbox::nuevo(KIND_AVISO, cuenta, None, now))
-            .exec_without_returning(&txn)
-            .await?;
+        mail_outbox::Entity::insert(super::outbox::nuevo(
+            super::outbox::Kind::ChangeNotice,
+            cuenta,
+            now,
+        ))
+        .exec_without_returning(&txn)
+        .await?;
     }
     let identificacion = Identificacion::parse(&sesion.identificacion).ok();
     audit::record(

@@ -30,16 +30,13 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 
-use super::{Clock, audit, password, registry};
+use super::{Clock, audit, password};
 use crate::{
     entities::{credential, mail_outbox, registration},
     mail::{self, Mailer},
 };
 
-pub const QUEUED: &str = "queued";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const ABANDONED: &str = "abandoned";
+pub use crate::entities::mail_outbox::{Kind, State};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -152,11 +149,11 @@ impl<M: Mailer> Worker<M> {
     async fn release(&self, ids: Vec<i64>) -> Result<(), DbErr> {
         use mail_outbox::Column as C;
         mail_outbox::Entity::update_many()
-            .col_expr(C::State, Expr::value(QUEUED))
+            .col_expr(C::State, Expr::value(State::Queued))
             .col_expr(C::Attempts, Expr::col(C::Attempts).sub(1))
             .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
             .filter(C::Id.is_in(ids))
-            .filter(C::State.eq(SENDING))
+            .filter(C::State.eq(State::Sending))
             .exec(&self.db)
             .await
             .map(drop)
@@ -171,8 +168,8 @@ impl<M: Mailer> Worker<M> {
             .from(mail_outbox::Entity)
             .cond_where(
                 sea_orm::Condition::any()
-                    .add(C::State.eq(QUEUED).and(C::NextAttemptAt.lte(now)))
-                    .add(C::State.eq(SENDING).and(C::LockedUntil.lte(now))),
+                    .add(C::State.eq(State::Queued).and(C::NextAttemptAt.lte(now)))
+                    .add(C::State.eq(State::Sending).and(C::LockedUntil.lte(now))),
             )
             .order_by(C::Id, sea_orm::Order::Asc)
             .limit(self.settings.batch);
@@ -180,7 +177,7 @@ impl<M: Mailer> Worker<M> {
             due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         mail_outbox::Entity::update_many()
-            .col_expr(C::State, Expr::value(SENDING))
+            .col_expr(C::State, Expr::value(State::Sending))
             .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
             .col_expr(C::LockedUntil, Expr::value(lock_until))
             .filter(C::Id.in_subquery(due))
@@ -194,7 +191,9 @@ impl<M: Mailer> Worker<M> {
         row: mail_outbox::Model,
         registration: Option<&registration::Model>,
     ) -> Outcome {
-        let Some(registration) = registration.filter(|r| r.estado == registry::APROBADA) else {
+        let Some(registration) =
+            registration.filter(|r| r.estado == registration::Estado::Aprobada)
+        else {
             // Disabled (or removed) since it was queued: the password must not go out.
             return Outcome::Abandon {
                 row,
@@ -202,54 +201,52 @@ impl<M: Mailer> Worker<M> {
             };
         };
         let sent_at = self.clock.now_ms();
-        let (message, credential) = if row.kind == super::ingreso::KIND_AVISO {
+        let (message, credential) = match row.kind {
             // "Su clave de ECUAPASS fue cambiada": no secret in it.
-            match self.composer.aviso_cambio(
-                &row.recipient,
-                &registration.usuario_id,
-                row.created_at,
-            ) {
-                Ok(message) => (message, None),
-                Err(error) => {
-                    return Outcome::Abandon {
-                        row,
-                        error: error.to_string(),
-                    };
+            Kind::ChangeNotice => {
+                match self.composer.aviso_cambio(
+                    &row.recipient,
+                    &registration.usuario_id,
+                    row.created_at,
+                ) {
+                    Ok(message) => (message, None),
+                    Err(error) => {
+                        return Outcome::Abandon {
+                            row,
+                            error: error.to_string(),
+                        };
+                    }
                 }
             }
-        } else if row.kind == registry::KIND_RESET {
-            let secret = match password::TemporaryPassword::generate() {
-                Ok(secret) => secret,
-                Err(error) => {
-                    return Outcome::Retry {
-                        row,
-                        error: format!("getrandom: {error}"),
-                    };
-                }
-            };
-            // One SHA-256, no Argon2: the outbox takes nothing from the pool that sign-ins use,
-            // so nothing another person can time depends on whether a reset matched.
-            let hash = secret.digest();
-            let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
-            match self.composer.reset(
-                &row.recipient,
-                &registration.usuario_id,
-                &secret,
-                expires_at,
-            ) {
-                Ok(message) => (message, Some((hash, expires_at))),
-                Err(error) => {
-                    return Outcome::Abandon {
-                        row,
-                        error: error.to_string(),
-                    };
+            Kind::Reset => {
+                let secret = match password::TemporaryPassword::generate() {
+                    Ok(secret) => secret,
+                    Err(error) => {
+                        return Outcome::Retry {
+                            row,
+                            error: format!("getrandom: {error}"),
+                        };
+                    }
+                };
+                // One SHA-256, no Argon2: the outbox takes nothing from the pool that sign-ins use,
+                // so nothing another person can time depends on whether a reset matched.
+                let hash = secret.digest();
+                let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
+                match self.composer.reset(
+                    &row.recipient,
+                    &registration.usuario_id,
+                    &secret,
+                    expires_at,
+                ) {
+                    Ok(message) => (message, Some((hash, expires_at))),
+                    Err(error) => {
+                        return Outcome::Abandon {
+                            row,
+                            error: error.to_string(),
+                        };
+                    }
                 }
             }
-        } else {
-            return Outcome::Abandon {
-                row,
-                error: "tipo de mensaje desconocido".into(),
-            };
         };
         if let Err(error) = self.mailer.send(message).await {
             tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de correo fallido");
@@ -317,7 +314,7 @@ impl<M: Mailer> Worker<M> {
                 Outcome::Retry { row, error } if row.attempts < self.settings.max_attempts => {
                     let next = now + self.settings.backoff(row.attempts).as_millis() as i64;
                     mail_outbox::Entity::update_many()
-                        .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
+                        .col_expr(mail_outbox::Column::State, Expr::value(State::Queued))
                         .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(next))
                         .col_expr(
                             mail_outbox::Column::LockedUntil,
@@ -325,7 +322,7 @@ impl<M: Mailer> Worker<M> {
                         )
                         .col_expr(mail_outbox::Column::LastError, Expr::value(truncate(error)))
                         .filter(mail_outbox::Column::Id.eq(row.id))
-                        .filter(mail_outbox::Column::State.eq(SENDING))
+                        .filter(mail_outbox::Column::State.eq(State::Sending))
                         .exec(&txn)
                         .await?;
                 }
@@ -337,7 +334,7 @@ impl<M: Mailer> Worker<M> {
                             "correo abandonado tras el último intento"
                         );
                     }
-                    mark(&txn, &[row.id], ABANDONED, Some(error), None).await?;
+                    mark(&txn, &[row.id], State::Abandoned, Some(error), None).await?;
                     audit.push(audit::row(
                         now,
                         audit::Entry {
@@ -362,7 +359,7 @@ impl<M: Mailer> Worker<M> {
             ],
         )
         .await?;
-        mark(&txn, &sent, SENT, None, Some(now)).await?;
+        mark(&txn, &sent, State::Sent, None, Some(now)).await?;
         audit::insert(&txn, audit).await?;
         txn.commit().await
     }
@@ -391,7 +388,7 @@ enum Outcome {
 async fn mark(
     db: &impl sea_orm::ConnectionTrait,
     ids: &[i64],
-    state: &str,
+    state: State,
     error: Option<&str>,
     sent_at: Option<i64>,
 ) -> Result<(), DbErr> {
@@ -423,20 +420,15 @@ fn truncate(error: &str) -> String {
     error.chars().take(500).collect()
 }
 
-/// A message of `kind` for the account's registered address, due at once. `pending_key` (see
-/// the migration) keeps at most one such message waiting per account.
-pub fn nuevo(
-    kind: &str,
-    registration: &registration::Model,
-    pending_key: Option<String>,
-    now: i64,
-) -> mail_outbox::ActiveModel {
+/// A message of `kind` for the account's registered address, due at once. Its pending key (see
+/// [`Kind::pending_key`]) keeps at most one reset waiting per account.
+pub fn nuevo(kind: Kind, registration: &registration::Model, now: i64) -> mail_outbox::ActiveModel {
     mail_outbox::ActiveModel {
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         registration_id: Set(registration.id),
         recipient: Set(registration.correo.clone()),
-        state: Set(QUEUED.to_owned()),
-        pending_key: Set(pending_key),
+        state: Set(State::Queued),
+        pending_key: Set(kind.pending_key(registration.id)),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -447,31 +439,23 @@ pub fn nuevo(
     }
 }
 
-/// The key that keeps at most one message of a kind waiting per account: only resets have one
-/// (a second reset request while one waits is the same request); notices never wait for each
-/// other. A revived notice must not take the reset's key, or it would absorb the account's
-/// next reset requests and no temporary password would be sent.
-pub fn queue_key(kind: &str, registration_id: i64) -> Option<String> {
-    (kind == registry::KIND_RESET).then(|| registry::pending_key(registration_id))
-}
-
 /// Puts abandoned (or failed) messages back in the queue, for `server outbox retry`.
 pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64, DbErr> {
     let rows = mail_outbox::Entity::find()
         .filter(mail_outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(mail_outbox::Column::State.eq(ABANDONED))
+        .filter(mail_outbox::Column::State.eq(State::Abandoned))
         .order_by_asc(mail_outbox::Column::Id)
         .all(db)
         .await?;
     let mut n = 0;
     for row in rows {
         let res = mail_outbox::Entity::update_many()
-            .col_expr(mail_outbox::Column::State, Expr::value(QUEUED))
+            .col_expr(mail_outbox::Column::State, Expr::value(State::Queued))
             .col_expr(mail_outbox::Column::Attempts, Expr::value(0))
             .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(now))
             .col_expr(
                 mail_outbox::Column::PendingKey,
-                Expr::value(queue_key(&row.kind, row.registration_id)),
+                Expr::value(row.kind.pending_key(row.registration_id)),
             )
             .filter(mail_outbox::Column::Id.eq(row.id))
             .exec(db)
@@ -496,7 +480,7 @@ fn is_unique_violation(error: &DbErr) -> bool {
 /// Outbox rows, newest first, optionally of one state (for `server outbox list`).
 pub async fn list(
     db: &DatabaseConnection,
-    state: Option<&str>,
+    state: Option<State>,
     limit: u64,
 ) -> Result<Vec<mail_outbox::Model>, DbErr> {
     use sea_orm::QuerySelect;

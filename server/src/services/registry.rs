@@ -13,13 +13,7 @@ use super::{
     ServiceError, Services,
     writer::{Decision, Kind, Read, Write, Written},
 };
-use crate::entities::registration;
-
-/// The only state in which a registration may look up its ID or reset its password.
-pub const APROBADA: &str = "aprobada";
-pub const ESTADOS: [&str; 3] = [APROBADA, "pendiente", "deshabilitada"];
-
-pub const KIND_RESET: &str = "reinicio_clave";
+use crate::entities::registration::{self, Estado};
 
 /// Reads, counts and writes in one group commit (see `writer`): the registrations with the
 /// identificación typed, then this rule picks the match. Every lookup is counted, registered or
@@ -63,7 +57,7 @@ pub async fn buscar_id(
 /// "Buscar ID" matches an approved registration on classification and identificación, and on
 /// the RUC or the e-mail when the classification asks for it.
 fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
-    r.estado == APROBADA
+    r.estado == Estado::Aprobada
         && r.identificacion == form.identificacion.as_str()
         && r.clasificacion == form.clasificacion.code()
         && form
@@ -116,7 +110,7 @@ pub async fn solicitar_reinicio(
             read: Read::Usuario(form.usuario.canonical()),
             decide: Box::new(move |rows| {
                 let found = rows.into_iter().find(|r| {
-                    r.estado == APROBADA
+                    r.estado == Estado::Aprobada
                         && r.identificacion == rule.identificacion.as_str()
                         && r.correo == rule.correo.as_str()
                 });
@@ -127,14 +121,9 @@ pub async fn solicitar_reinicio(
                     Some(r) => format!("reinicio:cuenta:{}", r.id),
                     None => format!("reinicio:sin_cuenta:{}", rule.identificacion.as_str()),
                 };
-                let mail = found.as_ref().map(|r| {
-                    Box::new(super::outbox::nuevo(
-                        KIND_RESET,
-                        r,
-                        Some(pending_key(r.id)),
-                        now,
-                    ))
-                });
+                let mail = found
+                    .as_ref()
+                    .map(|r| Box::new(super::outbox::nuevo(super::outbox::Kind::Reset, r, now)));
                 Decision {
                     counter,
                     limit,
@@ -153,8 +142,4 @@ pub async fn solicitar_reinicio(
         _ => {}
     }
     Ok(respuesta)
-}
-
-pub fn pending_key(registration_id: i64) -> String {
-    format!("{KIND_RESET}:{registration_id}")
 }

@@ -1,19 +1,17 @@
 //! Group commit: the reads and writes of many lookups and reset requests in one transaction.
 //!
 //! Every lookup and reset request reads the registry, then writes: its limit counter, its audit
-//! row and, for a reset that matches, the outbox row. The batch reads the registrations of all
-//! its requests with one indexed statement per kind of key (identificación for lookups, ID
-//! usuario for resets), and each request's own rule (`registry`) decides from the rows for its
-//! key: per request that leaves no statement of its own, and on PostgreSQL, which shares the
-//! machine's cores, the per-statement work was half of a lookup's cost. Committed one request at a time, each waits for its own fsync, and
-//! SQLite has a single writer: the server ran at a fraction of its own speed. Here one task per
-//! instance owns those writes. It takes every request waiting in its queue (up to [`MAX_BATCH`]),
-//! applies them in one transaction with one statement per table, commits, and only then answers
-//! each of them. While it commits, new requests queue up and form the next batch. A batch closes
-//! when the queue is empty or the batch is full, never on a timer: a quiet server answers as fast
-//! as before, a busy one pays one commit for many requests. Durability is unchanged: no request
-//! is answered before its writes are durable (`synchronous = FULL` on SQLite, a normal commit on
-//! PostgreSQL).
+//! row and, for a reset that matches, the outbox row. Committed one request at a time, each
+//! waited for its own fsync, and SQLite has a single writer: the server ran at a fraction of its
+//! own speed. Here one task per instance does that work. It takes every request waiting in its
+//! queue (up to [`MAX_BATCH`]) and, in one transaction: reads their registrations with one
+//! indexed statement per kind of key (identificación for lookups, ID usuario for resets), lets
+//! each request's own rule (`registry`) decide from the rows for its key, writes with one
+//! statement per table, commits, and only then answers each of them. While it commits, new
+//! requests queue up and form the next batch. A batch closes when the queue is empty or the
+//! batch is full, never on a timer: a quiet server answers as fast as before, a busy one pays one
+//! commit for many requests. Durability is unchanged: no request is answered before its writes
+//! are durable (`synchronous = FULL` on SQLite, a normal commit on PostgreSQL).
 //!
 //! Limits stay exact: the requests of a batch that share a counter are added to it in one
 //! `INSERT … ON CONFLICT DO UPDATE … RETURNING`, and each learns its own position in the window

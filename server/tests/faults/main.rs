@@ -178,7 +178,9 @@ async fn outbox_states(dir: &Path) -> HashMap<String, usize> {
             .unwrap();
     let mut states = HashMap::new();
     for row in mail_outbox::Entity::find().all(&db).await.unwrap() {
-        *states.entry(row.state).or_default() += 1;
+        *states
+            .entry(sea_orm::ActiveEnum::to_value(&row.state))
+            .or_default() += 1;
     }
     states
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, ModelTrait, TransactionTrait};
 use server::{entities::rate_limit, services::writer::Writer};
 
 /// Runs `n` calls of `call` at once and returns their results.
@@ -112,6 +112,20 @@ async fn two_hundred_simultaneous_resets_for_one_account_queue_one_email_within_
         assert_eq!(outcomes.get("ya_en_cola"), Some(&2), "{label}");
         assert_eq!(outcomes.get("tope_por_cuenta"), Some(&197), "{label}");
         assert_eq!(f.outbox().await.len(), 1, "{label}");
+        // The same row, reached through the registration's declared relation.
+        let account = registration::Entity::find_by_id(id)
+            .one(&f.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let queued = account
+            .find_related(mail_outbox::Entity)
+            .all(&f.db)
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), 1, "{label}");
+        assert_eq!(queued[0].kind, outbox::Kind::Reset, "{label}");
+        assert_eq!(queued[0].state, outbox::State::Queued, "{label}");
         test_db.drop_database().await;
     }
 }

@@ -19,7 +19,7 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
         // Queued, nothing sent, nothing stored yet: the request did not wait for mail.
         let rows = f.outbox().await;
         assert_eq!(rows.len(), 1, "{label}");
-        assert_eq!(rows[0].state, outbox::QUEUED);
+        assert_eq!(rows[0].state, outbox::State::Queued);
         // The demo account's current password is there; no temporary one yet.
         assert_eq!(f.credential("mperez").await.unwrap().temp_hash, None);
 
@@ -67,8 +67,8 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
 
         let row = &f.outbox().await[0];
         assert_eq!(
-            (row.state.as_str(), row.attempts, row.pending_key.as_deref()),
-            (outbox::SENT, 1, None)
+            (row.state, row.attempts, row.pending_key.as_deref()),
+            (outbox::State::Sent, 1, None)
         );
         assert_eq!(row.sent_at, Some(START_MS));
 
@@ -131,7 +131,10 @@ async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent
         while worker.run_once().await.unwrap() > 0 {}
 
         let rows = f.outbox().await;
-        assert!(rows.iter().all(|r| r.state == outbox::SENT), "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.state == outbox::State::Sent),
+            "{rows:?}"
+        );
         let mut files: Vec<_> = std::fs::read_dir(outbox_dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -202,8 +205,9 @@ async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
         } // the server "restarts": this worker is gone
         let rows = f.outbox().await;
         assert!(
-            rows.iter()
-                .all(|r| r.state == outbox::QUEUED && r.attempts == 1 && r.last_error.is_some()),
+            rows.iter().all(|r| r.state == outbox::State::Queued
+                && r.attempts == 1
+                && r.last_error.is_some()),
             "{rows:?}"
         );
         assert!(
@@ -237,7 +241,7 @@ async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
             f.outbox()
                 .await
                 .iter()
-                .all(|r| r.state == outbox::SENT && r.attempts == 2)
+                .all(|r| r.state == outbox::State::Sent && r.attempts == 2)
         );
         sink.stop();
         test_db.drop_database().await;
@@ -266,7 +270,7 @@ async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
                 .advance_ms(Duration::from_secs(3600).as_millis() as i64);
         }
         let row = f.outbox().await.remove(0);
-        assert_eq!((row.state.as_str(), row.attempts), (outbox::ABANDONED, 3));
+        assert_eq!((row.state, row.attempts), (outbox::State::Abandoned, 3));
         assert_eq!(row.pending_key, None, "a new request may queue again");
         assert_eq!(worker.run_once().await.unwrap(), 0);
 
@@ -284,7 +288,7 @@ async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
         let sink = SmtpSink::start(port).await;
         assert_eq!(worker.run_once().await.unwrap(), 1);
         assert_eq!(sink.messages().len(), 1);
-        assert_eq!(f.outbox().await[0].state, outbox::SENT);
+        assert_eq!(f.outbox().await[0].state, outbox::State::Sent);
         sink.stop();
         test_db.drop_database().await;
     }
@@ -315,7 +319,7 @@ async fn a_registration_disabled_while_queued_gets_no_password() {
             .await
             .unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        assert_eq!(f.outbox().await[0].state, outbox::ABANDONED);
+        assert_eq!(f.outbox().await[0].state, outbox::State::Abandoned);
         let temporales = credential::Entity::find()
             .filter(credential::Column::TempHash.is_not_null())
             .count(&f.db)
@@ -342,7 +346,7 @@ async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires(
         mail_outbox::Entity::update_many()
             .col_expr(
                 mail_outbox::Column::State,
-                sea_orm::sea_query::Expr::value(outbox::SENDING),
+                sea_orm::sea_query::Expr::value(outbox::State::Sending),
             )
             .col_expr(
                 mail_outbox::Column::Attempts,
@@ -367,7 +371,7 @@ async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires(
         assert_eq!(worker.run_once().await.unwrap(), 1, "{}", test_db.label);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         let row = f.outbox().await.remove(0);
-        assert_eq!((row.state.as_str(), row.attempts), (outbox::SENT, 2));
+        assert_eq!((row.state, row.attempts), (outbox::State::Sent, 2));
         test_db.drop_database().await;
     }
 }
@@ -376,10 +380,7 @@ async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires(
 async fn two_instances_share_the_outbox_without_sending_twice() {
     for test_db in support::databases().await {
         let f = fixture(&test_db.url).await;
-        let approved: Vec<_> = seed::DEMO
-            .iter()
-            .filter(|d| d.5 == registry::APROBADA)
-            .collect();
+        let approved: Vec<_> = seed::DEMO.iter().filter(|d| d.5 == "aprobada").collect();
         for &&(usuario, _, identificacion, _, correo, _) in &approved {
             registry::solicitar_reinicio(
                 &f.services,
@@ -412,7 +413,7 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
             f.outbox()
                 .await
                 .iter()
-                .all(|r| r.state == outbox::SENT && r.attempts == 1)
+                .all(|r| r.state == outbox::State::Sent && r.attempts == 1)
         );
         sink.stop();
         test_db.drop_database().await;
@@ -498,8 +499,8 @@ async fn a_retried_notice_does_not_absorb_the_next_reset() {
             .await
             .unwrap()
             .unwrap();
-        let mut aviso = outbox::nuevo(ingreso::KIND_AVISO, &mperez, None, START_MS);
-        aviso.state = Set(outbox::ABANDONED.into());
+        let mut aviso = outbox::nuevo(outbox::Kind::ChangeNotice, &mperez, START_MS);
+        aviso.state = Set(outbox::State::Abandoned);
         mail_outbox::Entity::insert(aviso)
             .exec_without_returning(&f.db)
             .await

@@ -55,13 +55,15 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
         }
         let dia = 24 * hora;
         for (state, sent_at) in [
-            (outbox::SENT, Some(now - 31 * dia)),
-            (outbox::SENT, Some(now - 29 * dia)),
-            (outbox::ABANDONED, None),
+            (outbox::State::Sent, Some(now - 31 * dia)),
+            (outbox::State::Sent, Some(now - 29 * dia)),
+            (outbox::State::Abandoned, None),
         ] {
-            let mut row = outbox::nuevo(registry::KIND_RESET, &mperez, None, now - 31 * dia);
-            row.state = Set(state.into());
+            let mut row = outbox::nuevo(outbox::Kind::Reset, &mperez, now - 31 * dia);
+            row.state = Set(state);
             row.sent_at = Set(sent_at);
+            // An ended message no longer holds its account's queue key.
+            row.pending_key = Set(None);
             mail_outbox::Entity::insert(row)
                 .exec_without_returning(&f.db)
                 .await
@@ -104,8 +106,12 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
         );
         let mut left = f.outbox().await;
         left.sort_by_key(|r| r.id);
-        let left: Vec<String> = left.into_iter().map(|r| r.state).collect();
-        assert_eq!(left, [outbox::SENT, outbox::ABANDONED], "{label}");
+        let left: Vec<outbox::State> = left.into_iter().map(|r| r.state).collect();
+        assert_eq!(
+            left,
+            [outbox::State::Sent, outbox::State::Abandoned],
+            "{label}"
+        );
         assert_eq!(
             audit_log::Entity::find().count(&f.db).await.unwrap(),
             audits
