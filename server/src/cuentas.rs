@@ -17,12 +17,12 @@ use axum::{
 use validation::{CambioClaveInput, Ingreso, IngresoInput};
 
 use crate::{
-    http::AppState,
     services::{
         ingreso::{self, CambioError, IngresoError, Sesion},
         password::{self, HashError},
     },
     sin_js::pagina_sin_hidratacion,
+    state::AppState,
 };
 
 pub const COOKIE: &str = "sesion";

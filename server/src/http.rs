@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
-use app::api::ssr::{ClientAddr, SharedBackend};
+use app::api::ssr::ClientAddr;
 use axum::{
     Router,
-    extract::{ConnectInfo, FromRef, Request, State},
+    extract::{ConnectInfo, Request, State},
     http::StatusCode,
     middleware::{self, Next},
     response::Response,
@@ -15,85 +15,7 @@ use leptos::prelude::*;
 use leptos_axum::LeptosRoutes;
 use sea_orm::DatabaseConnection;
 
-/// What every request may need, shared: every middleware layer and handler takes its own copy of
-/// the state, so a copy is one reference count, not a copy of every handle inside.
-#[derive(Clone)]
-pub struct AppState(std::sync::Arc<Shared>);
-
-impl AppState {
-    pub fn new(shared: Shared) -> Self {
-        AppState(std::sync::Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-// What leptos_axum and `/healthz` extract from the state.
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl FromRef<AppState> for DatabaseConnection {
-    fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
-    }
-}
-
-pub struct Shared {
-    pub leptos_options: LeptosOptions,
-    pub db: DatabaseConnection,
-    pub backend: SharedBackend,
-    pub services: crate::services::Services,
-    /// Session cookies get `Secure` when the public base URL is https.
-    pub secure_cookies: bool,
-    /// "Buscar ID" and reset requests per client address.
-    pub limite_ip: std::sync::Arc<LimitePorDireccion>,
-    /// Sign-in attempts and password changes per client address.
-    pub limite_ingreso: std::sync::Arc<LimitePorDireccion>,
-    pub proxy_confiable: bool,
-    /// Longest a request may take once its headers arrived, slow clients included.
-    pub request_timeout: std::time::Duration,
-}
-
-/// A per-address limit (in memory: each instance counts its own share; the per-identity limits,
-/// in the database, are the shared ones).
-pub struct LimitePorDireccion {
-    limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-    clock: governor::clock::DefaultClock,
-}
-
-impl LimitePorDireccion {
-    pub fn new(por_minuto: u32, rafaga: u32) -> Self {
-        use std::num::NonZeroU32;
-        let n = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
-        let quota = governor::Quota::per_minute(n(por_minuto)).allow_burst(n(rafaga));
-        LimitePorDireccion {
-            limiter: governor::RateLimiter::keyed(quota),
-            clock: governor::clock::DefaultClock::default(),
-        }
-    }
-
-    /// `Err(seconds to wait)` when `addr` is over its quota.
-    pub fn check(&self, addr: std::net::IpAddr) -> Result<(), u64> {
-        use governor::clock::Clock;
-        self.limiter
-            .check_key(&addr)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
-    }
-
-    /// Forgets addresses whose quota is full again, so memory follows current traffic.
-    pub fn olvidar_inactivas(&self) {
-        self.limiter.retain_recent();
-    }
-}
+use crate::state::AppState;
 
 /// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
 /// before it is read (sized), or as soon as it passes this size (chunked).

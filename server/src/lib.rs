@@ -17,6 +17,7 @@ pub mod seed;
 pub mod serve;
 pub mod services;
 pub mod sin_js;
+pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -110,11 +111,11 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         },
         composer,
     };
-    let limite_ip = Arc::new(http::LimitePorDireccion::new(
+    let limite_ip = Arc::new(state::LimitePorDireccion::new(
         config.limite_ip_por_minuto,
         config.limite_ip_rafaga,
     ));
-    let limite_ingreso = Arc::new(http::LimitePorDireccion::new(
+    let limite_ingreso = Arc::new(state::LimitePorDireccion::new(
         config.sign_in_per_minute,
         config.sign_in_burst,
     ));
@@ -133,7 +134,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
             }
         }
     });
-    let app = http::router(http::AppState::new(http::Shared {
+    let app = http::router(state::AppState::new(state::Shared {
         leptos_options,
         db,
         backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),

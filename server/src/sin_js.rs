@@ -21,7 +21,7 @@ use axum::{
 use leptos::prelude::*;
 use validation::{BusquedaId, BusquedaIdInput, ReinicioClave, ReinicioClaveInput};
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub async fn enviar(State(state): State<AppState>, request: Request) -> Response {
     let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
