@@ -3,7 +3,7 @@
 //!
 //! These forms post to the server as plain HTML forms, with or without WASM: the server sets the
 //! session cookie and redirects, or renders the page again with the errors (see
-//! `server/src/sin_js.rs`). With WASM the change form also checks the new password as it is typed,
+//! `server/src/routes/no_js.rs`). With WASM the change form also checks the new password as it is typed,
 //! with the same rules from the validation crate.
 
 use leptos::{html, prelude::*};

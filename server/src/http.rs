@@ -41,10 +41,10 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(healthz))
         // The forms without JavaScript post to the page itself.
-        .route("/", post(crate::sin_js::enviar))
-        .route("/ingreso", post(crate::cuentas::ingresar))
-        .route("/cambio-clave", post(crate::cuentas::cambiar))
-        .route("/salir", post(crate::cuentas::salir))
+        .route("/", post(crate::routes::no_js::enviar))
+        .route("/ingreso", post(crate::routes::account::ingresar))
+        .route("/cambio-clave", post(crate::routes::account::cambiar))
+        .route("/salir", post(crate::routes::account::salir))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -61,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::cuentas::guardia,
+            crate::routes::account::guardia,
         ))
         .layer(middleware::from_fn(json_only_api))
         .layer(middleware::from_fn_with_state(

@@ -7,16 +7,15 @@
 #![recursion_limit = "256"]
 
 pub mod config;
-pub mod cuentas;
 pub mod db;
 pub mod entities;
 pub mod http;
 pub mod mail;
 pub mod registrations;
+pub mod routes;
 pub mod seed;
 pub mod serve;
 pub mod services;
-pub mod sin_js;
 pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -17,11 +17,11 @@ use axum::{
 use validation::{CambioClaveInput, Ingreso, IngresoInput};
 
 use crate::{
+    routes::no_js::pagina_sin_hidratacion,
     services::{
         ingreso::{self, CambioError, IngresoError, Sesion},
         password::{self, HashError},
     },
-    sin_js::pagina_sin_hidratacion,
     state::AppState,
 };
 
