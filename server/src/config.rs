@@ -64,7 +64,7 @@ pub struct Config {
     /// How long a temporary password stays valid once e-mailed.
     pub reset_ttl_minutes: u32,
     /// Requests per identificación per hour.
-    pub limites: crate::services::limites::Limites,
+    pub limits: crate::services::limits::Limits,
     /// "Buscar ID" and reset requests per client address: sustained per minute, and burst.
     pub limite_ip_por_minuto: u32,
     pub limite_ip_rafaga: u32,
@@ -106,7 +106,7 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("reset_ttl_minutes", &self.reset_ttl_minutes)
-            .field("limites", &self.limites)
+            .field("limites", &self.limits)
             .field("limite_ip_por_minuto", &self.limite_ip_por_minuto)
             .field("limite_ip_rafaga", &self.limite_ip_rafaga)
             .field("proxy_confiable", &self.proxy_confiable)
@@ -248,9 +248,9 @@ impl Config {
                 )
             })
         };
-        let limites = crate::services::limites::Limites {
-            busquedas_por_hora: por_hora("LIMITE_BUSQUEDAS_POR_HORA", 5)?,
-            reinicios_por_hora: por_hora("LIMITE_REINICIOS_POR_HORA", 3)?,
+        let limits = crate::services::limits::Limits {
+            lookups_per_hour: por_hora("LIMITE_BUSQUEDAS_POR_HORA", 5)?,
+            resets_per_hour: por_hora("LIMITE_REINICIOS_POR_HORA", 3)?,
         };
 
         let por_minuto = |name: &str, default: u32| -> Result<u32, ConfigError> {
@@ -338,7 +338,7 @@ impl Config {
             limite_ip_por_minuto,
             limite_ip_rafaga,
             proxy_confiable,
-            limites,
+            limits,
             reset_ttl_minutes,
             listen_addr,
             database_url,
@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.reset_ttl_minutes, 60);
         assert_eq!(
-            (c.limites.busquedas_por_hora, c.limites.reinicios_por_hora),
+            (c.limits.lookups_per_hour, c.limits.resets_per_hour),
             (5, 3)
         );
     }

@@ -94,7 +94,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: config.reset_ttl_minutes,
-        limites: config.limites,
+        limits: config.limits,
         argon2: services::password::Argon2Pool::new(config.argon2_paralelo, config.argon2_queue),
     };
     let worker = services::outbox::Worker {

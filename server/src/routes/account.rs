@@ -19,8 +19,8 @@ use validation::{CambioClaveInput, Ingreso, IngresoInput};
 use crate::{
     routes::no_js::pagina_sin_hidratacion,
     services::{
-        ingreso::{self, CambioError, IngresoError, Sesion},
         password::{self, HashError},
+        sign_in::{self, CambioError, IngresoError, Sesion},
     },
     state::AppState,
 };
@@ -117,7 +117,7 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
     }
     match Ingreso::validate(&input) {
         Err(errores) => estado.errores = errores,
-        Ok(form) => match ingreso::ingresar(&state.services, &form, client).await {
+        Ok(form) => match sign_in::ingresar(&state.services, &form, client).await {
             Ok(nueva) => {
                 let destino = if nueva.must_change {
                     "/cambio-clave"
@@ -161,7 +161,7 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
 /// obligatorio", or a voluntary one from "Sesión iniciada", which must give the current password.
 pub async fn cambiar(State(state): State<AppState>, request: Request) -> Response {
     let sesion = match token(&request) {
-        Some(t) => match ingreso::sesion(&state.services, &t).await {
+        Some(t) => match sign_in::sesion(&state.services, &t).await {
             Ok(s) => s,
             Err(error) => return sin_servicio(&state, &error).await,
         },
@@ -194,7 +194,7 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
         let response = pagina_sin_hidratacion(&state, ruta, estado).await;
         return con_estado(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
     }
-    match ingreso::cambiar_clave(&state.services, &sesion, &input, actual.as_deref(), client).await
+    match sign_in::cambiar_clave(&state.services, &sesion, &input, actual.as_deref(), client).await
     {
         Ok(()) => return Redirect::to("/clave-actualizada").into_response(),
         Err(CambioError::Campos(errores)) => estado.errores = errores,
@@ -237,7 +237,7 @@ async fn sin_servicio(state: &AppState, error: &sea_orm::DbErr) -> Response {
 
 pub async fn salir(State(state): State<AppState>, request: Request) -> Response {
     if let Some(t) = token(&request)
-        && let Err(error) = ingreso::cerrar(&state.services, &t).await
+        && let Err(error) = sign_in::cerrar(&state.services, &t).await
     {
         tracing::error!(%error, "cierre de sesión: error interno");
     }
@@ -260,7 +260,7 @@ pub async fn guardia(State(state): State<AppState>, mut request: Request, next: 
         return next.run(request).await;
     }
     let sesion: Option<Sesion> = match token(&request) {
-        Some(t) => match ingreso::sesion(&state.services, &t).await {
+        Some(t) => match sign_in::sesion(&state.services, &t).await {
             Ok(s) => s,
             // Not "signed out": the session may well be valid. The person is told the truth.
             Err(error) => return sin_servicio(&state, &error).await,

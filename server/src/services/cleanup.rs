@@ -13,7 +13,7 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use super::{ingreso, limites, outbox};
+use super::{limits, outbox, sign_in};
 use crate::entities::{mail_outbox, rate_limit, session, sign_in_failure};
 
 /// How often each instance cleans up.
@@ -35,17 +35,17 @@ pub async fn run_once(
     sent_mail_retention_days: u32,
 ) -> Result<Deleted, DbErr> {
     let rate_limits = rate_limit::Entity::delete_many()
-        .filter(rate_limit::Column::WindowStart.lte(now - limites::VENTANA_MS))
+        .filter(rate_limit::Column::WindowStart.lte(now - limits::VENTANA_MS))
         .exec(db)
         .await?
         .rows_affected;
     let sign_in_failures = sign_in_failure::Entity::delete_many()
-        .filter(sign_in_failure::Column::WindowStart.lte(now - ingreso::FAILURE_WINDOW_MS))
+        .filter(sign_in_failure::Column::WindowStart.lte(now - sign_in::FAILURE_WINDOW_MS))
         .exec(db)
         .await?
         .rows_affected;
     let sessions = session::Entity::delete_many()
-        .filter(session::Column::LastSeenAt.lte(now - ingreso::SESSION_IDLE_MS))
+        .filter(session::Column::LastSeenAt.lte(now - sign_in::SESSION_IDLE_MS))
         .exec(db)
         .await?
         .rows_affected;

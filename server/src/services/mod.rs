@@ -4,11 +4,11 @@
 
 pub mod audit;
 pub mod cleanup;
-pub mod ingreso;
-pub mod limites;
+pub mod limits;
 pub mod outbox;
 pub mod password;
 pub mod registry;
+pub mod sign_in;
 pub mod writer;
 
 use std::{
@@ -92,7 +92,7 @@ pub struct Services {
     /// Wakes the outbox worker as soon as a message is queued: the e-mail leaves at once.
     pub outbox_wakeup: Arc<Notify>,
     pub reset_ttl_minutes: u32,
-    pub limites: limites::Limites,
+    pub limits: limits::Limits,
     /// The only place Argon2 runs (sign-in and password changes; never the outbox).
     pub argon2: password::Argon2Pool,
 }

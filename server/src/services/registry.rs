@@ -23,7 +23,7 @@ pub async fn buscar_id(
     form: &BusquedaId,
     client: Option<IpAddr>,
 ) -> Result<UsuarioEncontrado, ServiceError> {
-    let limit = services.limites.busquedas_por_hora;
+    let limit = services.limits.lookups_per_hour;
     let counter = format!("buscar_id:{}", form.identificacion.as_str());
     let rule = form.clone();
     let (written, found) = services
@@ -78,7 +78,7 @@ fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
 /// There is no per-identity refusal here: a `429` counted per identificación let anyone holding
 /// someone's cédula use up that person's resets with made-up IDs and addresses. Instead:
 /// - floods are refused per client address (before this runs, see `http`);
-/// - the e-mails an account receives are capped per hour ([`Limites::reinicios_por_hora`]),
+/// - the e-mails an account receives are capped per hour ([`Limits::resets_per_hour`]),
 ///   counted only for requests that match it, and silently: past the cap the answer is the same
 ///   `200` and nothing is queued. Only someone who already has the account's ID, identification
 ///   and registered address can reach the cap, and what they cause is e-mails to the owner, the
@@ -87,7 +87,7 @@ fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
 /// At most one reset e-mail waits per account: a second request while one is queued is the same
 /// request (the worker generates the password when it sends, so it is fresh).
 ///
-/// [`Limites::reinicios_por_hora`]: super::limites::Limites
+/// [`Limits::resets_per_hour`]: super::limits::Limits
 pub async fn solicitar_reinicio(
     services: &Services,
     form: &ReinicioClave,
@@ -101,7 +101,7 @@ pub async fn solicitar_reinicio(
         correo: form.correo.masked(),
         vigencia_minutos: services.reset_ttl_minutes,
     };
-    let limit = services.limites.reinicios_por_hora;
+    let limit = services.limits.resets_per_hour;
     let rule = form.clone();
     let (written, found) = services
         .writer

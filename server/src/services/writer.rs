@@ -35,7 +35,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
 
-use super::{audit, limites};
+use super::{audit, limits};
 use crate::entities::{mail_outbox, registration};
 
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
@@ -231,7 +231,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
         let decision = (w.decide)(rows);
         decided.push((w.now, w.client, w.identificacion, decision));
     }
-    let positions = limites::contar_lote(
+    let positions = limits::contar_lote(
         &txn,
         decided
             .iter()

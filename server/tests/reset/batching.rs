@@ -60,7 +60,7 @@ async fn two_hundred_simultaneous_lookups_for_one_identity_are_each_counted_once
     for test_db in support::databases().await {
         let mut f = fixture(&test_db.url).await;
         let label = test_db.label;
-        f.services.limites.busquedas_por_hora = 50;
+        f.services.limits.lookups_per_hour = 50;
         let services = Arc::new(f.services.clone());
         let results = all_at_once(200, |_| {
             let services = services.clone();
@@ -86,7 +86,7 @@ async fn two_hundred_simultaneous_resets_for_one_account_queue_one_email_within_
     for test_db in support::databases().await {
         let mut f = fixture(&test_db.url).await;
         let label = test_db.label;
-        f.services.limites.reinicios_por_hora = 3;
+        f.services.limits.resets_per_hour = 3;
         let services = Arc::new(f.services.clone());
         let form = reinicio("mperez", "1710034065", "maria.perez@example.com");
         let results = all_at_once(200, |_| {
@@ -137,7 +137,7 @@ async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
         return;
     };
     let mut a = fixture(&test_db.url).await;
-    a.services.limites.busquedas_por_hora = 50;
+    a.services.limits.lookups_per_hour = 50;
     let mut b = a.services.clone();
     b.db = db::connect(&test_db.url).await.unwrap();
     b.writer = Writer::spawn(b.db.clone());

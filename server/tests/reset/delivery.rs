@@ -427,7 +427,7 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
 async fn nobody_can_use_up_someone_elses_resets_and_the_per_account_cap_is_silent() {
     for test_db in support::databases().await {
         let mut f = fixture(&test_db.url).await;
-        f.services.limites = Limites::default();
+        f.services.limits = Limits::default();
         let label = test_db.label;
         let dir = tempfile::tempdir().unwrap();
         let worker = f.worker(folder_mailer(dir.path()));

@@ -80,7 +80,7 @@ async fn buscar_id_finds_approved_registrations_only() {
 async fn each_identification_has_hourly_limits_registered_or_not() {
     for test_db in support::databases().await {
         let mut f = fixture(&test_db.url).await;
-        f.services.limites = Limites::default();
+        f.services.limits = Limits::default();
         let label = test_db.label;
         let conocida = busqueda(
             "usuario_general",

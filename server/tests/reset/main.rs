@@ -17,7 +17,7 @@ use std::{sync::Arc, time::Duration};
 use app::api::ssr::Backend;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use server::entities::sign_in_failure;
-use server::services::ingreso::{self, IngresoError};
+use server::services::sign_in::{self as auth, IngresoError};
 use server::{
     config::MailTransport,
     db,
@@ -26,7 +26,7 @@ use server::{
     seed,
     services::{
         ManualClock, ServiceError, Services,
-        limites::Limites,
+        limits::Limits,
         outbox::{self, Settings, Worker},
         password, registry,
     },
@@ -56,9 +56,9 @@ async fn fixture(url: &str) -> Fixture {
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: 60,
         // Generous here; the limits have a test of their own.
-        limites: Limites {
-            busquedas_por_hora: 1000,
-            reinicios_por_hora: 1000,
+        limits: Limits {
+            lookups_per_hour: 1000,
+            resets_per_hour: 1000,
         },
         argon2: server::services::password::Argon2Pool::new(1, 64),
     };
@@ -191,14 +191,14 @@ async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
 /// it with `clave`. Returns the token of that sign-in's session.
 async fn clave_propia(f: &Fixture, dir: &std::path::Path, clave: &str) -> String {
     let secret = temporal(f, dir).await;
-    let nueva = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+    let nueva = auth::ingresar(&f.services, &ingreso("mperez", &secret), None)
         .await
         .unwrap();
-    let s = ingreso::sesion(&f.services, &nueva.token)
+    let s = auth::sesion(&f.services, &nueva.token)
         .await
         .unwrap()
         .unwrap();
-    ingreso::cambiar_clave(&f.services, &s, &cambio(clave), None, None)
+    auth::cambiar_clave(&f.services, &s, &cambio(clave), None, None)
         .await
         .unwrap();
     nueva.token

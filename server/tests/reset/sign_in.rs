@@ -16,7 +16,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             let services = f.services.clone();
             let form = ingreso("MPerez", &secret);
             tasks.push(tokio::spawn(async move {
-                ingreso::ingresar(&services, &form, None).await
+                auth::ingresar(&services, &form, None).await
             }));
         }
         let mut sesiones = Vec::new();
@@ -32,7 +32,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         // count; the used temporary password is simply refused, with or without its hyphens.
         for typed in [secret.clone(), secret.replace('-', "")] {
             assert!(matches!(
-                ingreso::ingresar(&f.services, &ingreso("mperez", &typed), None).await,
+                auth::ingresar(&f.services, &ingreso("mperez", &typed), None).await,
                 Err(IngresoError::Credenciales)
             ));
         }
@@ -47,7 +47,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         // And none of this took any Argon2 work.
         assert_eq!(f.services.argon2.computed(), 0, "{label}");
 
-        let sesion = ingreso::sesion(&f.services, &nueva.token)
+        let sesion = auth::sesion(&f.services, &nueva.token)
             .await
             .unwrap()
             .unwrap();
@@ -64,8 +64,8 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             ("Password2024!", "clave.weak"),
             (secret.as_str(), "clave.temporal"),
         ] {
-            match ingreso::cambiar_clave(&f.services, &sesion, &cambio(clave), None, None).await {
-                Err(ingreso::CambioError::Campos(e)) => {
+            match auth::cambiar_clave(&f.services, &sesion, &cambio(clave), None, None).await {
+                Err(auth::CambioError::Campos(e)) => {
                     assert_eq!(
                         e.get(validation::Field::Clave).map(|e| e.code()),
                         Some(code),
@@ -75,7 +75,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
                 other => panic!("{label} {clave}: {other:?}"),
             }
         }
-        ingreso::cambiar_clave(
+        auth::cambiar_clave(
             &f.services,
             &sesion,
             &cambio("una frase larga y propia"),
@@ -87,17 +87,17 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
 
         // The session goes on, no longer forced; the temporary password is gone; the new one works.
         assert!(
-            !ingreso::sesion(&f.services, &nueva.token)
+            !auth::sesion(&f.services, &nueva.token)
                 .await
                 .unwrap()
                 .unwrap()
                 .must_change
         );
         assert!(matches!(
-            ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+            auth::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
             Err(IngresoError::Credenciales)
         ));
-        let normal = ingreso::ingresar(
+        let normal = auth::ingresar(
             &f.services,
             &ingreso("MPEREZ", "una frase larga y propia"),
             None,
@@ -143,14 +143,14 @@ async fn a_password_change_ends_every_other_session() {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let primera = clave_propia(&f, dir.path(), "primera clave larga").await;
-        let otra = ingreso::ingresar(&f.services, &ingreso("mperez", "primera clave larga"), None)
+        let otra = auth::ingresar(&f.services, &ingreso("mperez", "primera clave larga"), None)
             .await
             .unwrap();
-        let s_otra = ingreso::sesion(&f.services, &otra.token)
+        let s_otra = auth::sesion(&f.services, &otra.token)
             .await
             .unwrap()
             .unwrap();
-        ingreso::cambiar_clave(
+        auth::cambiar_clave(
             &f.services,
             &s_otra,
             &cambio("segunda clave larga"),
@@ -160,22 +160,19 @@ async fn a_password_change_ends_every_other_session() {
         .await
         .unwrap();
         assert!(
-            ingreso::sesion(&f.services, &primera)
-                .await
-                .unwrap()
-                .is_none(),
+            auth::sesion(&f.services, &primera).await.unwrap().is_none(),
             "{}",
             test_db.label
         );
         assert!(
-            ingreso::sesion(&f.services, &otra.token)
+            auth::sesion(&f.services, &otra.token)
                 .await
                 .unwrap()
                 .is_some()
         );
-        ingreso::cerrar(&f.services, &otra.token).await.unwrap();
+        auth::cerrar(&f.services, &otra.token).await.unwrap();
         assert!(
-            ingreso::sesion(&f.services, &otra.token)
+            auth::sesion(&f.services, &otra.token)
                 .await
                 .unwrap()
                 .is_none()
@@ -196,7 +193,7 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         // A new reset: the current password keeps working while the temporary one waits...
         let secret = temporal(&f, dir.path()).await;
         assert!(
-            ingreso::ingresar(
+            auth::ingresar(
                 &f.services,
                 &ingreso("mperez", "clave actual de maria"),
                 None
@@ -209,14 +206,14 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         f.clock.advance_ms(60 * 60_000);
         assert!(
             matches!(
-                ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
+                auth::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
                 Err(IngresoError::Credenciales)
             ),
             "{label}"
         );
 
         // Sessions end after 30 idle minutes; any use restarts the count.
-        let token = ingreso::ingresar(
+        let token = auth::ingresar(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
@@ -225,25 +222,12 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         .unwrap()
         .token;
         f.clock.advance_ms(29 * 60_000);
-        assert!(
-            ingreso::sesion(&f.services, &token)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(auth::sesion(&f.services, &token).await.unwrap().is_some());
         f.clock.advance_ms(29 * 60_000);
-        assert!(
-            ingreso::sesion(&f.services, &token)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(auth::sesion(&f.services, &token).await.unwrap().is_some());
         f.clock.advance_ms(30 * 60_000);
         assert!(
-            ingreso::sesion(&f.services, &token)
-                .await
-                .unwrap()
-                .is_none(),
+            auth::sesion(&f.services, &token).await.unwrap().is_none(),
             "{label}"
         );
         test_db.drop_database().await;
@@ -260,23 +244,23 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
 
         for usuario in ["mperez", "nadie.existe"] {
             for _ in 0..5 {
-                let r = ingreso::ingresar(&f.services, &ingreso(usuario, "clave equivocada"), None)
-                    .await;
+                let r =
+                    auth::ingresar(&f.services, &ingreso(usuario, "clave equivocada"), None).await;
                 assert!(
                     matches!(r, Err(IngresoError::Credenciales)),
                     "{label} {usuario}"
                 );
             }
             // Even the right password is refused now, with the time to wait.
-            let r = ingreso::ingresar(&f.services, &ingreso(usuario, "clave buena de maria"), None)
-                .await;
+            let r =
+                auth::ingresar(&f.services, &ingreso(usuario, "clave buena de maria"), None).await;
             assert!(
                 matches!(r, Err(IngresoError::Bloqueado { minutos: 15 })),
                 "{label} {usuario}: {r:?}"
             );
         }
         f.clock.advance_ms(10 * 60_000);
-        let r = ingreso::ingresar(
+        let r = auth::ingresar(
             &f.services,
             &ingreso("MPEREZ", "clave buena de maria"),
             None,
@@ -288,7 +272,7 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
         );
         f.clock.advance_ms(5 * 60_000);
         assert!(
-            ingreso::ingresar(
+            auth::ingresar(
                 &f.services,
                 &ingreso("mperez", "clave buena de maria"),
                 None
@@ -300,11 +284,10 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
 
         // A success resets the count: four more failures do not lock.
         for _ in 0..4 {
-            let _ =
-                ingreso::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+            let _ = auth::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
         }
         assert!(
-            ingreso::ingresar(
+            auth::ingresar(
                 &f.services,
                 &ingreso("mperez", "clave buena de maria"),
                 None
@@ -326,7 +309,7 @@ async fn a_voluntary_change_needs_the_current_password() {
         let label = test_db.label;
         let dir = tempfile::tempdir().unwrap();
         clave_propia(&f, dir.path(), "clave actual de maria").await;
-        let normal = ingreso::ingresar(
+        let normal = auth::ingresar(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
@@ -334,14 +317,14 @@ async fn a_voluntary_change_needs_the_current_password() {
         .await
         .unwrap();
         assert!(!normal.must_change);
-        let sesion = ingreso::sesion(&f.services, &normal.token)
+        let sesion = auth::sesion(&f.services, &normal.token)
             .await
             .unwrap()
             .unwrap();
         for actual in [None, Some(""), Some("no es la clave actual")] {
             assert!(
                 matches!(
-                    ingreso::cambiar_clave(
+                    auth::cambiar_clave(
                         &f.services,
                         &sesion,
                         &cambio("clave del intruso 1"),
@@ -349,14 +332,14 @@ async fn a_voluntary_change_needs_the_current_password() {
                         None
                     )
                     .await,
-                    Err(ingreso::CambioError::ClaveActual)
+                    Err(auth::CambioError::ClaveActual)
                 ),
                 "{label} {actual:?}"
             );
         }
         // Nothing changed: the old password still signs in, the intruder's does not.
         assert!(
-            ingreso::ingresar(
+            auth::ingresar(
                 &f.services,
                 &ingreso("mperez", "clave actual de maria"),
                 None
@@ -365,10 +348,10 @@ async fn a_voluntary_change_needs_the_current_password() {
             .is_ok()
         );
         assert!(matches!(
-            ingreso::ingresar(&f.services, &ingreso("mperez", "clave del intruso 1"), None).await,
+            auth::ingresar(&f.services, &ingreso("mperez", "clave del intruso 1"), None).await,
             Err(IngresoError::Credenciales)
         ));
-        ingreso::cambiar_clave(
+        auth::cambiar_clave(
             &f.services,
             &sesion,
             &cambio("una clave nueva elegida"),
@@ -378,7 +361,7 @@ async fn a_voluntary_change_needs_the_current_password() {
         .await
         .unwrap();
         assert!(
-            ingreso::ingresar(
+            auth::ingresar(
                 &f.services,
                 &ingreso("mperez", "una clave nueva elegida"),
                 None
@@ -408,8 +391,7 @@ async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one
         {
             let antes = f.services.argon2.computed();
             assert!(matches!(
-                ingreso::ingresar(&f.services, &ingreso(usuario, "una clave equivocada"), None)
-                    .await,
+                auth::ingresar(&f.services, &ingreso(usuario, "una clave equivocada"), None).await,
                 Err(IngresoError::Credenciales)
             ));
             assert_eq!(
@@ -420,16 +402,15 @@ async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one
         }
         // Two more: MPerez's password sign-in is paused.
         for _ in 0..2 {
-            let _ =
-                ingreso::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+            let _ = auth::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
         }
         assert!(matches!(
-            ingreso::ingresar(&f.services, &ingreso("mperez", seed::CLAVE_DEMO), None).await,
+            auth::ingresar(&f.services, &ingreso("mperez", seed::CLAVE_DEMO), None).await,
             Err(IngresoError::Bloqueado { .. })
         ));
         // The temporary password from the e-mail opens the forced change all the same.
         let antes = f.services.argon2.computed();
-        let nueva = ingreso::ingresar(&f.services, &ingreso("mperez", &secret), None)
+        let nueva = auth::ingresar(&f.services, &ingreso("mperez", &secret), None)
             .await
             .unwrap();
         assert!(nueva.must_change, "{label}");
@@ -454,7 +435,7 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
         for i in 0..20 {
             let services = f.services.clone();
             tareas.push(tokio::spawn(async move {
-                ingreso::ingresar(
+                auth::ingresar(
                     &services,
                     &ingreso("aauditor", &format!("adivinanza {i:02} x")),
                     None,
@@ -480,20 +461,20 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
         // A session of MPerez: wrong current passwords count, and the sixth attempt is refused.
         let dir = tempfile::tempdir().unwrap();
         clave_propia(&f, dir.path(), "clave actual de maria").await;
-        let normal = ingreso::ingresar(
+        let normal = auth::ingresar(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
         )
         .await
         .unwrap();
-        let sesion = ingreso::sesion(&f.services, &normal.token)
+        let sesion = auth::sesion(&f.services, &normal.token)
             .await
             .unwrap()
             .unwrap();
         for _ in 0..5 {
             assert!(matches!(
-                ingreso::cambiar_clave(
+                auth::cambiar_clave(
                     &f.services,
                     &sesion,
                     &cambio("clave del intruso 1"),
@@ -501,11 +482,11 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
                     None
                 )
                 .await,
-                Err(ingreso::CambioError::ClaveActual)
+                Err(auth::CambioError::ClaveActual)
             ));
         }
         assert!(matches!(
-            ingreso::cambiar_clave(
+            auth::cambiar_clave(
                 &f.services,
                 &sesion,
                 &cambio("clave del intruso 1"),
@@ -513,7 +494,7 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
                 None
             )
             .await,
-            Err(ingreso::CambioError::Bloqueado { minutos: 15 })
+            Err(auth::CambioError::Bloqueado { minutos: 15 })
         ));
         test_db.drop_database().await;
     }

@@ -22,19 +22,19 @@ use crate::entities::rate_limit;
 pub const VENTANA_MS: i64 = 60 * 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limites {
+pub struct Limits {
     /// "Buscar ID" requests per identificación per hour.
-    pub busquedas_por_hora: u32,
+    pub lookups_per_hour: u32,
     /// Reset e-mails per account per hour: counted only for requests that match the account,
     /// and enforced silently (see `registry::solicitar_reinicio`).
-    pub reinicios_por_hora: u32,
+    pub resets_per_hour: u32,
 }
 
-impl Default for Limites {
+impl Default for Limits {
     fn default() -> Self {
-        Limites {
-            busquedas_por_hora: 5,
-            reinicios_por_hora: 3,
+        Limits {
+            lookups_per_hour: 5,
+            resets_per_hour: 3,
         }
     }
 }
