@@ -10,6 +10,19 @@ use url::Url;
 
 pub const PREFIX: &str = "REINICIO_";
 
+/// Settings renamed to English (CONTRIBUTING.md), and the names they had: the old name is still
+/// read when the new one is not set, so existing deployments keep working. README lists both.
+pub const ALIASES: [(&str, &str); 8] = [
+    ("LOOKUP_LIMIT_PER_HOUR", "LIMITE_BUSQUEDAS_POR_HORA"),
+    ("RESET_LIMIT_PER_HOUR", "LIMITE_REINICIOS_POR_HORA"),
+    ("ADDRESS_LIMIT_PER_MINUTE", "LIMITE_IP_POR_MINUTO"),
+    ("ADDRESS_LIMIT_BURST", "LIMITE_IP_RAFAGA"),
+    ("TRUSTED_PROXY", "PROXY_CONFIABLE"),
+    ("ARGON2_THREADS", "ARGON2_PARALELO"),
+    ("MAIL_RETRY_SECONDS", "CORREO_REINTENTO_SEGUNDOS"),
+    ("MAIL_CLAIM_SECONDS", "CORREO_RECLAMO_SEGUNDOS"),
+];
+
 /// Where e-mail goes.
 #[derive(Clone, PartialEq, Eq)]
 pub enum MailTransport {
@@ -157,12 +170,21 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // The setting's value and the variable it came from (the new name, or else its old one),
+        // so that an error names what the operator wrote.
         let get = |name: &str, default: &str| -> (String, String) {
-            let variable = format!("{PREFIX}{name}");
-            let value = lookup(&variable)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned());
-            (variable, value.trim().to_owned())
+            let set = |variable: String| {
+                lookup(&variable)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (variable, v.trim().to_owned()))
+            };
+            let old = ALIASES
+                .iter()
+                .find(|(new, _)| *new == name)
+                .map(|(_, old)| format!("{PREFIX}{old}"));
+            set(format!("{PREFIX}{name}"))
+                .or_else(|| old.and_then(set))
+                .unwrap_or_else(|| (format!("{PREFIX}{name}"), default.to_owned()))
         };
         let invalid = |variable: &str, value: &str, reason: &str| ConfigError {
             variable: variable.to_owned(),
@@ -249,8 +271,8 @@ impl Config {
             })
         };
         let limits = crate::services::limits::Limits {
-            lookups_per_hour: por_hora("LIMITE_BUSQUEDAS_POR_HORA", 5)?,
-            resets_per_hour: por_hora("LIMITE_REINICIOS_POR_HORA", 3)?,
+            lookups_per_hour: por_hora("LOOKUP_LIMIT_PER_HOUR", 5)?,
+            resets_per_hour: por_hora("RESET_LIMIT_PER_HOUR", 3)?,
         };
 
         let por_minuto = |name: &str, default: u32| -> Result<u32, ConfigError> {
@@ -260,9 +282,9 @@ impl Config {
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| invalid(&var, &raw, "se espera un número entero, 1 o más"))
         };
-        let limite_ip_por_minuto = por_minuto("LIMITE_IP_POR_MINUTO", 10)?;
-        let limite_ip_rafaga = por_minuto("LIMITE_IP_RAFAGA", 5)?;
-        let (var, raw) = get("PROXY_CONFIABLE", "false");
+        let limite_ip_por_minuto = por_minuto("ADDRESS_LIMIT_PER_MINUTE", 10)?;
+        let limite_ip_rafaga = por_minuto("ADDRESS_LIMIT_BURST", 5)?;
+        let (var, raw) = get("TRUSTED_PROXY", "false");
         let proxy_confiable = match raw.as_str() {
             "true" | "1" | "si" | "sí" => true,
             "false" | "0" | "no" => false,
@@ -282,12 +304,12 @@ impl Config {
                     )
                 })
         };
-        let correo_reintento_segundos = segundos("CORREO_REINTENTO_SEGUNDOS", 5, 1)?;
+        let correo_reintento_segundos = segundos("MAIL_RETRY_SECONDS", 5, 1)?;
         // A claim shorter than an SMTP conversation could let two instances send one message.
-        let correo_reclamo_segundos = segundos("CORREO_RECLAMO_SEGUNDOS", 120, 2)?;
+        let correo_reclamo_segundos = segundos("MAIL_CLAIM_SECONDS", 120, 2)?;
 
         let default_paralelo = crate::services::password::default_parallelism().to_string();
-        let (var, raw) = get("ARGON2_PARALELO", &default_paralelo);
+        let (var, raw) = get("ARGON2_THREADS", &default_paralelo);
         let argon2_paralelo = raw
             .parse()
             .ok()
@@ -465,6 +487,26 @@ mod tests {
             assert_eq!(err.variable, var, "{value}");
             let line = err.to_string();
             assert!(line.contains(var) && !line.contains('\n'), "{line}");
+        }
+    }
+
+    /// The old Spanish names still work; the new name wins when both are set.
+    #[test]
+    fn renamed_settings_keep_their_old_names_as_aliases() {
+        let old = config(&[("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "7")]).unwrap();
+        assert_eq!(old.limits.lookups_per_hour, 7);
+        let new = config(&[("REINICIO_LOOKUP_LIMIT_PER_HOUR", "8")]).unwrap();
+        assert_eq!(new.limits.lookups_per_hour, 8);
+        let both = config(&[
+            ("REINICIO_LOOKUP_LIMIT_PER_HOUR", "9"),
+            ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "7"),
+        ])
+        .unwrap();
+        assert_eq!(both.limits.lookups_per_hour, 9);
+        let err = config(&[("REINICIO_ARGON2_THREADS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "REINICIO_ARGON2_THREADS");
+        for (new, old) in ALIASES {
+            assert_ne!(new, old);
         }
     }
 
