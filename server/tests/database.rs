@@ -125,3 +125,33 @@ async fn registration_times_are_converted_to_milliseconds() {
         test_db.drop_database().await;
     }
 }
+
+/// A PostgreSQL test database goes away even when its test ends before `drop_database` (a failed
+/// assertion unwinds through the same `Drop`), with a connection to it still open.
+#[tokio::test]
+async fn a_test_database_is_dropped_even_when_its_test_ends_early() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(test_db) = support::postgres_only().await else {
+        return;
+    };
+    let name = test_db.url.rsplit('/').next().unwrap().to_owned();
+    let admin = sea_orm::Database::connect(std::env::var("TEST_POSTGRES_URL").unwrap())
+        .await
+        .unwrap();
+    let exists = async || {
+        admin
+            .query_one_raw(Statement::from_sql_and_values(
+                admin.get_database_backend(),
+                "SELECT 1 AS one FROM pg_database WHERE datname = $1",
+                [name.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .is_some()
+    };
+    let open = db::connect_and_migrate(&test_db.url).await.unwrap();
+    assert!(exists().await);
+    drop(test_db);
+    assert!(!exists().await, "{name} is still there");
+    drop(open);
+}

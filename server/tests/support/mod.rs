@@ -49,15 +49,42 @@ impl TestDb {
         }
     }
 
-    /// Drops a PostgreSQL test database (SQLite files go with their temporary folder).
-    pub async fn drop_database(self) {
-        if let Some((admin_url, name)) = &self.postgres {
-            let admin = Database::connect(admin_url).await.expect("admin");
+    /// Drops a PostgreSQL test database (SQLite files go with their temporary folder). A test
+    /// that ends early (a failed assertion) drops it all the same, in `Drop`.
+    pub async fn drop_database(mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            let admin = Database::connect(&admin_url).await.expect("admin");
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await
                 .expect("DROP DATABASE");
         }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop cannot await, and it may run on a runtime's thread: a thread with a runtime of
+        // its own does the work. Errors are ignored: the test has already failed.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 
