@@ -30,8 +30,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     // SQLite: write-ahead logging, so that a commit is one append and one sync instead of a
     // rollback journal's several, and readers never wait for the writer. `synchronous` stays
     // FULL: a request the service has answered must survive a power cut. sea-orm keeps one
-    // connection for SQLite (every request writes: its limit counter and audit row), which
-    // also spares us SQLITE_BUSY on transactions that read before they write.
+    // connection for SQLite, shared by the group-commit writer (`services::writer`), sign-ins
+    // and the outbox, which spares us SQLITE_BUSY between them inside one process.
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)

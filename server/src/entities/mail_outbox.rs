@@ -22,7 +22,7 @@ pub struct Model {
 
 /// Where a message is in its life: queued (due at `next_attempt_at`), being sent by a worker
 /// (until `locked_until`), sent, or abandoned after its last attempt.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum State {
     #[sea_orm(string_value = "queued")]

@@ -23,7 +23,7 @@
 //! here, so an error is the database's, not one request's.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     net::IpAddr,
     sync::Arc,
 };
@@ -249,9 +249,10 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
         )
         .collect();
 
-    // The e-mails: one per pending key, the first request that asks for it within its cap.
-    let mut keys = HashSet::new();
-    let mut mails = Vec::new();
+    // One e-mail per pending key, from the first request that asks for it within its cap; in
+    // key order, like the counters, so that two instances on one PostgreSQL that queue the same
+    // accounts' e-mails lock their keys in the same order and cannot deadlock.
+    let mut mails: BTreeMap<&str, mail_outbox::ActiveModel> = BTreeMap::new();
     let mut asked: Vec<Option<&str>> = vec![None; decided.len()];
     for (i, (_, _, _, d)) in decided.iter().enumerate() {
         if let (
@@ -263,17 +264,14 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
             && let Set(Some(key)) = &mail.pending_key
         {
             asked[i] = Some(key.as_str());
-            if keys.insert(key.as_str()) {
-                mails.push(mail.as_ref().clone());
-            }
+            mails
+                .entry(key.as_str())
+                .or_insert_with(|| mail.as_ref().clone());
         }
     }
-    // In key order, like the counters: two instances on one PostgreSQL that queue the same
-    // accounts' e-mails lock their keys in the same order and cannot deadlock.
-    mails.sort_by(|a, b| pending(a).cmp(&pending(b)));
     let mut queued: HashSet<String> = HashSet::new();
     if !mails.is_empty() {
-        queued = mail_outbox::Entity::insert_many(mails)
+        queued = mail_outbox::Entity::insert_many(mails.into_values())
             .on_conflict(
                 OnConflict::column(mail_outbox::Column::PendingKey)
                     .do_nothing()
@@ -336,11 +334,4 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     audit::insert(&txn, audit).await?;
     txn.commit().await?;
     Ok(answers)
-}
-
-fn pending(mail: &mail_outbox::ActiveModel) -> Option<&str> {
-    match &mail.pending_key {
-        Set(key) => key.as_deref(),
-        _ => None,
-    }
 }
