@@ -5,7 +5,7 @@
 //! is a trait so that this crate, which is also compiled to WASM, never sees the database.
 //!
 //! Endpoints (stable, JSON in and out): `POST /api/buscar_id`, `POST /api/solicitar_reinicio`.
-//! The browser reads the answers with [`crate::lectura`].
+//! The browser reads the answers with [`crate::codec`].
 
 use leptos::{
     prelude::*,
@@ -17,7 +17,7 @@ use leptos::{
 use serde::Serialize;
 use validation::{BusquedaIdInput, Field, FieldErrors, ReinicioClaveInput, ValidationError};
 
-use crate::lectura::{JsonLeido, LecturaJson, Leible, Objeto};
+use crate::codec::{JsonCodec, JsonObject, JsonPost, Readable};
 
 /// The message for every miss: unknown data, a pending registration and a disabled one alike, so
 /// that nobody can learn from the answer whether someone is registered.
@@ -68,6 +68,21 @@ impl ApiError {
         }
     }
 
+    /// Seconds to wait, for the limits' `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } => {
+                Some(*segundos)
+            }
+            _ => None,
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    fn http_status(&self) -> http::StatusCode {
+        http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::BAD_REQUEST)
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Campos { .. } => 422,
@@ -80,7 +95,7 @@ impl ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = LecturaJson;
+    type Encoder = JsonCodec;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let error = match value {
@@ -101,15 +116,10 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 fn set_status(error: &ApiError) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } = error {
-            response.insert_header(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from(*segundos),
-            );
+        if let Some(segundos) = error.retry_after() {
+            response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(segundos));
         }
-        response.set_status(
-            http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::BAD_REQUEST),
-        );
+        response.set_status(error.http_status());
     }
 }
 
@@ -148,10 +158,10 @@ pub struct ReinicioSolicitado {
     pub vigencia_minutos: u32,
 }
 
-impl Leible for ApiError {
-    fn leer(objeto: &Objeto) -> Option<Self> {
+impl Readable for ApiError {
+    fn read(object: &JsonObject) -> Option<Self> {
         // Every variant once, with empty data: the code picks one, `codigo` is the only table.
-        let codigo = objeto.texto("error")?;
+        let codigo = object.text("error")?;
         let variante = [
             ApiError::Campos {
                 campos: FieldErrors::new(),
@@ -167,42 +177,42 @@ impl Leible for ApiError {
         Some(match variante {
             ApiError::Campos { .. } => {
                 let mut campos = FieldErrors::new();
-                for error in objeto.lista("campos")? {
-                    let campo = Field::from_name(&error.texto("field")?)?;
-                    campos.push(campo, ValidationError::from_code(&error.texto("code")?)?);
+                for error in object.list("campos")? {
+                    let campo = Field::from_name(&error.text("field")?)?;
+                    campos.push(campo, ValidationError::from_code(&error.text("code")?)?);
                 }
                 ApiError::Campos { campos }
             }
             ApiError::Limite { .. } => ApiError::Limite {
-                segundos: objeto.entero("segundos")?,
+                segundos: object.integer("segundos")?,
             },
             ApiError::LimiteDireccion { .. } => ApiError::LimiteDireccion {
-                segundos: objeto.entero("segundos")?,
+                segundos: object.integer("segundos")?,
             },
             sin_datos => sin_datos,
         })
     }
 }
 
-impl Leible for UsuarioEncontrado {
-    fn leer(objeto: &Objeto) -> Option<Self> {
+impl Readable for UsuarioEncontrado {
+    fn read(object: &JsonObject) -> Option<Self> {
         Some(UsuarioEncontrado {
-            usuario: objeto.texto("usuario")?,
+            usuario: object.text("usuario")?,
         })
     }
 }
 
-impl Leible for ReinicioSolicitado {
-    fn leer(objeto: &Objeto) -> Option<Self> {
+impl Readable for ReinicioSolicitado {
+    fn read(object: &JsonObject) -> Option<Self> {
         Some(ReinicioSolicitado {
-            correo: objeto.texto("correo")?,
-            vigencia_minutos: objeto.entero("vigencia_minutos")?.try_into().ok()?,
+            correo: object.text("correo")?,
+            vigencia_minutos: object.integer("vigencia_minutos")?.try_into().ok()?,
         })
     }
 }
 
 /// "Buscar ID": the ID usuario of the approved registration matching the form.
-#[server(prefix = "/api", endpoint = "buscar_id", input = Json, output = JsonLeido)]
+#[server(prefix = "/api", endpoint = "buscar_id", input = Json, output = JsonPost)]
 pub async fn buscar_id(
     #[server(flatten)] datos: BusquedaIdInput,
 ) -> Result<UsuarioEncontrado, ApiError> {
@@ -215,7 +225,7 @@ pub async fn buscar_id(
 }
 
 /// "Recibir la clave por e-mail": queue a temporary password for the matching account.
-#[server(prefix = "/api", endpoint = "solicitar_reinicio", input = Json, output = JsonLeido)]
+#[server(prefix = "/api", endpoint = "solicitar_reinicio", input = Json, output = JsonPost)]
 pub async fn solicitar_reinicio(
     #[server(flatten)] datos: ReinicioClaveInput,
 ) -> Result<ReinicioSolicitado, ApiError> {
@@ -281,6 +291,26 @@ pub mod ssr {
         })
     }
 
+    /// A refusal as an HTTP answer, exactly as the server functions answer it: the error's
+    /// status, its JSON and, for the limits, `Retry-After`. The server's own refusals (the
+    /// per-address quota, a body that is not JSON) are made with it.
+    impl axum::response::IntoResponse for ApiError {
+        fn into_response(self) -> axum::response::Response {
+            let mut response = (
+                self.http_status(),
+                [(http::header::CONTENT_TYPE, "application/json")],
+                serde_json::to_string(&self).unwrap_or_default(),
+            )
+                .into_response();
+            if let Some(segundos) = self.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(segundos));
+            }
+            response
+        }
+    }
+
     /// The client's address as the server decided it (socket or trusted proxy), if known.
     #[derive(Clone, Copy, Debug)]
     pub struct ClientAddr(pub IpAddr);
@@ -303,15 +333,15 @@ mod tests {
     use validation::{Field, FieldErrors, ValidationError};
 
     use super::{ApiError, ReinicioSolicitado, UsuarioEncontrado};
-    use crate::lectura::{LecturaJson, Leible};
+    use crate::codec::{JsonCodec, Readable};
 
-    fn ida_y_vuelta<T: serde::Serialize + Leible>(valor: &T) -> T {
-        let bytes = <LecturaJson as Encodes<T>>::encode(valor).unwrap();
-        <LecturaJson as Decodes<T>>::decode(bytes).unwrap()
+    fn ida_y_vuelta<T: serde::Serialize + Readable>(valor: &T) -> T {
+        let bytes = <JsonCodec as Encodes<T>>::encode(valor).unwrap();
+        <JsonCodec as Decodes<T>>::decode(bytes).unwrap()
     }
 
-    fn leer<T: Leible>(json: &Value) -> Option<T> {
-        <LecturaJson as Decodes<T>>::decode(Bytes::from(json.to_string())).ok()
+    fn leer<T: Readable>(json: &Value) -> Option<T> {
+        <JsonCodec as Decodes<T>>::decode(Bytes::from(json.to_string())).ok()
     }
 
     fn todos_los_errores() -> Vec<ApiError> {
@@ -426,7 +456,7 @@ mod tests {
             assert_eq!(leer::<ReinicioSolicitado>(&malo), None, "{malo}");
         }
         for texto in ["{\"error\":", "", "\u{0}", "{\"error\": \"interno\"} x"] {
-            let leido = <LecturaJson as Decodes<ApiError>>::decode(Bytes::from(texto));
+            let leido = <JsonCodec as Decodes<ApiError>>::decode(Bytes::from(texto));
             assert!(leido.is_err(), "{texto:?}");
         }
     }

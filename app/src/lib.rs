@@ -3,12 +3,21 @@
 //!
 //! Everything here must compile to WASM: database, mail and secrets stay in the `server` crate and
 //! reach the page only through server functions.
+//!
+//! - [`pages`]: one module per page; [`App`] picks one by path.
+//! - `components`: what every page is made of (header, field, error summary).
+//! - `form`: a form's state in the browser (when errors show, the submit to a server function).
+//! - `browser`: every call to the browser's own APIs.
+//! - [`api`]: the server functions; [`codec`]: how their answers travel; [`no_js`]: what a page
+//!   starts with when it answers a form posted without JavaScript.
 
 pub mod api;
-pub mod cuenta;
-pub mod estado;
-pub mod lectura;
-pub mod pagina;
+mod browser;
+pub mod codec;
+mod components;
+mod form;
+pub mod no_js;
+pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
@@ -21,7 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The document for an answer to a form posted without JavaScript: the same page, without the
-/// WASM. Its content comes from the post (an [`estado::EstadoInicial`]) and the browser clearly
+/// WASM. Its content comes from the post (an [`no_js::EstadoInicial`]) and the browser clearly
 /// runs without scripts, so there is nothing to hydrate; every form on it posts again.
 pub fn shell_sin_hidratacion(options: LeptosOptions) -> impl IntoView {
     documento(options, false)
@@ -98,28 +107,49 @@ fn ruta_actual() -> String {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        window().location().pathname().unwrap_or_default()
+        browser::path()
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     use leptos::either::EitherOf6;
+    use pages::{account, not_found, reset_request};
     provide_meta_context();
     #[cfg(feature = "ssr")]
     politica_de_contenido();
 
     let pagina = match Pagina::de_ruta(&ruta_actual()) {
-        Pagina::Solicitud => EitherOf6::A(view! { <pagina::SolicitudReinicio /> }),
-        Pagina::Ingreso => EitherOf6::B(view! { <cuenta::PaginaIngreso /> }),
-        Pagina::CambioClave => EitherOf6::C(view! { <cuenta::PaginaCambioClave /> }),
-        Pagina::ClaveActualizada => EitherOf6::D(view! { <cuenta::PaginaClaveActualizada /> }),
-        Pagina::Cuenta => EitherOf6::E(view! { <cuenta::PaginaCuenta /> }),
-        Pagina::NoEncontrada => EitherOf6::F(view! { <NoEncontrado /> }),
+        Pagina::Solicitud => EitherOf6::A(view! { <reset_request::SolicitudReinicio /> }),
+        Pagina::Ingreso => EitherOf6::B(view! { <account::PaginaIngreso /> }),
+        Pagina::CambioClave => EitherOf6::C(view! { <account::PaginaCambioClave /> }),
+        Pagina::ClaveActualizada => EitherOf6::D(view! { <account::PaginaClaveActualizada /> }),
+        Pagina::Cuenta => EitherOf6::E(view! { <account::PaginaCuenta /> }),
+        Pagina::NoEncontrada => EitherOf6::F(view! { <not_found::NoEncontrado /> }),
     };
     view! {
         <Title text=TITULO />
         {pagina}
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration
+/// script) and what it loads, WASM compilation allowed, everything else from this origin only,
+/// never framed. Set while rendering because the nonce exists only then.
+#[cfg(feature = "ssr")]
+fn politica_de_contenido() {
+    if let (Some(nonce), Some(respuesta)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let politica = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(valor) = http::HeaderValue::from_str(&politica) {
+            respuesta.insert_header(http::header::CONTENT_SECURITY_POLICY, valor);
+        }
     }
 }
 
@@ -144,44 +174,6 @@ mod tests {
             "//",
         ] {
             assert_eq!(Pagina::de_ruta(ruta), Pagina::NoEncontrada, "{ruta}");
-        }
-    }
-}
-
-#[component]
-fn NoEncontrado() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        if let Some(respuesta) = use_context::<leptos_axum::ResponseOptions>() {
-            respuesta.set_status(http::StatusCode::NOT_FOUND);
-        }
-    }
-    view! {
-        <main class="pagina">
-            <h1>"Página no encontrada"</h1>
-            <p>
-                <a href="/">"Volver a la solicitud de reinicio de clave"</a>
-            </p>
-        </main>
-    }
-}
-
-/// The page's Content-Security-Policy: scripts only with this response's nonce (the hydration
-/// script) and what it loads, WASM compilation allowed, everything else from this origin only,
-/// never framed. Set while rendering because the nonce exists only then.
-#[cfg(feature = "ssr")]
-fn politica_de_contenido() {
-    if let (Some(nonce), Some(respuesta)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        let politica = format!(
-            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-        );
-        if let Ok(valor) = http::HeaderValue::from_str(&politica) {
-            respuesta.insert_header(http::header::CONTENT_SECURITY_POLICY, valor);
         }
     }
 }

@@ -1,9 +1,9 @@
 //! What a server-rendered page starts with after a form was posted without JavaScript.
 //!
-//! Without WASM the forms post to the server (`POST /`), which validates with the same crate,
-//! calls the same services and renders the page again from this state: values kept, errors in
-//! place, or the result shown. With WASM nothing here is used: the page calls the server
-//! functions itself.
+//! Without WASM the forms post to the server (`POST /`, `server/src/routes/no_js.rs`), which
+//! validates with the same crate, calls the same services and renders the page again from this
+//! state: values kept, errors in place, or the result shown. With WASM nothing here is used: the
+//! page calls the server functions itself.
 
 use validation::{BusquedaIdInput, FieldErrors, ReinicioClaveInput};
 

@@ -1,0 +1,124 @@
+//! A form field: label, hint, error and input.
+
+use leptos::prelude::*;
+use validation::ValidationError;
+
+use crate::form::FieldState;
+
+/// A field's label; a required field's has the asterisk, and "(obligatorio)" for screen readers.
+#[component]
+pub fn Label(
+    for_id: &'static str,
+    text: &'static str,
+    #[prop(into)] required: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <label for=for_id>
+            <Show when=move || required.get()>
+                <span class="asterisco" aria-hidden="true">"*"</span>
+            </Show>
+            {text}
+            <Show when=move || required.get()>
+                <span class="solo-lectores">" (obligatorio)"</span>
+            </Show>
+        </label>
+    }
+}
+
+/// The field's error, if it shows one: `{id}-error`, which the field's `aria-describedby` names.
+#[component]
+pub fn ErrorMessage(
+    id: &'static str,
+    #[prop(into)] error: Signal<Option<ValidationError>>,
+    /// Announced as it changes: for a field checked on every keystroke from the start.
+    #[prop(optional)]
+    live: bool,
+) -> impl IntoView {
+    view! {
+        {move || {
+            error
+                .get()
+                .map(|e| {
+                    view! {
+                        <p class="mensaje-error" id=format!("{id}-error") aria-live=live.then_some("polite")>
+                            <span class="solo-lectores">"Error: "</span>
+                            {e.message()}
+                        </p>
+                    }
+                })
+        }}
+    }
+}
+
+/// The field's box: its error, or else its lock, sets its look.
+pub fn field_class(with_error: bool, locked: bool) -> &'static str {
+    match (with_error, locked) {
+        (true, _) => "campo campo-error",
+        (false, true) => "campo campo-bloqueado",
+        (false, false) => "campo",
+    }
+}
+
+/// A text input with its label, hint and error: every field of every page but the
+/// classification's `<select>`. With WASM it is bound to `state`; without, the value it starts
+/// with is the one posted.
+#[component]
+pub fn TextField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    state: FieldState,
+    #[prop(into, default = Signal::stored(true))] required: Signal<bool>,
+    /// Locked until the form asks for it (with WASM only): disabled, and it sends no value.
+    #[prop(into, optional)]
+    locked: Signal<bool>,
+    #[prop(into, optional)] error: Signal<Option<ValidationError>>,
+    #[prop(into, optional)] hint: Signal<Option<String>>,
+    /// Announce the error as it changes (see [`ErrorMessage`]).
+    #[prop(optional)]
+    live: bool,
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] spellcheck: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<&'static str>,
+) -> impl IntoView {
+    let hint_id = format!("{id}-pista");
+    let error_id = format!("{id}-error");
+    let described_by = move || {
+        let mut ids = Vec::new();
+        if hint.with(Option::is_some) {
+            ids.push(hint_id.clone());
+        }
+        if error.with(Option::is_some) {
+            ids.push(error_id.clone());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    };
+    view! {
+        <div class=move || field_class(error.get().is_some(), locked.get())>
+            <Label for_id=id text=label required />
+            {move || hint.get().map(|h| view! { <p class="pista" id=format!("{id}-pista")>{h}</p> })}
+            <ErrorMessage id error live />
+            <input
+                id=id
+                name=name
+                type=input_type.unwrap_or("text")
+                inputmode=inputmode
+                autocomplete=autocomplete
+                spellcheck=spellcheck
+                maxlength=maxlength
+                value=state.value.get_untracked()
+                prop:value=move || state.value.get()
+                disabled=move || locked.get()
+                aria-disabled=move || locked.get().then_some("true")
+                required=move || required.get()
+                aria-required=move || required.get().then_some("true")
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described_by
+                on:input:target=move |ev| state.value.set(ev.target().value())
+                on:blur=move |ev| state.leave(&ev)
+            />
+        </div>
+    }
+}
