@@ -79,18 +79,20 @@ pub struct Config {
     /// Requests per identificación per hour.
     pub limits: crate::services::limits::Limits,
     /// "Buscar ID" and reset requests per client address: sustained per minute, and burst.
-    pub limite_ip_por_minuto: u32,
-    pub limite_ip_rafaga: u32,
+    pub address_limit_per_minute: u32,
+    pub address_limit_burst: u32,
     /// Behind a reverse proxy that sets `X-Forwarded-For`: take the client's address from it.
     /// Off by default, since anyone can send that header.
-    pub proxy_confiable: bool,
+    pub trusted_proxy: bool,
     /// The outbox's wait after a failed send (doubling each time), and how long a claimed message
     /// belongs to the instance that claimed it before another may take it over.
-    pub correo_reintento_segundos: u32,
-    pub correo_reclamo_segundos: u32,
+    pub mail_retry_seconds: u32,
+    pub mail_claim_seconds: u32,
+    /// Messages the outbox claims, sends and records at once: two commits per batch.
+    pub mail_batch: u32,
     /// Argon2 hashes computed at once (each takes 19 MiB and one core): the number of threads
     /// of the Argon2 pool.
-    pub argon2_paralelo: usize,
+    pub argon2_threads: usize,
     /// Argon2 jobs allowed to wait for a thread; past it, sign-ins are refused at once (503).
     pub argon2_queue: usize,
     /// Sign-in attempts and password changes per client address: sustained per minute, and burst.
@@ -120,12 +122,13 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("reset_ttl_minutes", &self.reset_ttl_minutes)
             .field("limites", &self.limits)
-            .field("limite_ip_por_minuto", &self.limite_ip_por_minuto)
-            .field("limite_ip_rafaga", &self.limite_ip_rafaga)
-            .field("proxy_confiable", &self.proxy_confiable)
-            .field("correo_reintento_segundos", &self.correo_reintento_segundos)
-            .field("correo_reclamo_segundos", &self.correo_reclamo_segundos)
-            .field("argon2_paralelo", &self.argon2_paralelo)
+            .field("address_limit_per_minute", &self.address_limit_per_minute)
+            .field("address_limit_burst", &self.address_limit_burst)
+            .field("trusted_proxy", &self.trusted_proxy)
+            .field("mail_retry_seconds", &self.mail_retry_seconds)
+            .field("mail_claim_seconds", &self.mail_claim_seconds)
+            .field("mail_batch", &self.mail_batch)
+            .field("argon2_threads", &self.argon2_threads)
             .field("argon2_queue", &self.argon2_queue)
             .field("sign_in_per_minute", &self.sign_in_per_minute)
             .field("sign_in_burst", &self.sign_in_burst)
@@ -282,10 +285,10 @@ impl Config {
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| invalid(&var, &raw, "se espera un número entero, 1 o más"))
         };
-        let limite_ip_por_minuto = por_minuto("ADDRESS_LIMIT_PER_MINUTE", 10)?;
-        let limite_ip_rafaga = por_minuto("ADDRESS_LIMIT_BURST", 5)?;
+        let address_limit_per_minute = por_minuto("ADDRESS_LIMIT_PER_MINUTE", 10)?;
+        let address_limit_burst = por_minuto("ADDRESS_LIMIT_BURST", 5)?;
         let (var, raw) = get("TRUSTED_PROXY", "false");
-        let proxy_confiable = match raw.as_str() {
+        let trusted_proxy = match raw.as_str() {
             "true" | "1" | "si" | "sí" => true,
             "false" | "0" | "no" => false,
             _ => return Err(invalid(&var, &raw, "se espera true o false")),
@@ -304,13 +307,19 @@ impl Config {
                     )
                 })
         };
-        let correo_reintento_segundos = segundos("MAIL_RETRY_SECONDS", 5, 1)?;
+        let mail_retry_seconds = segundos("MAIL_RETRY_SECONDS", 5, 1)?;
         // A claim shorter than an SMTP conversation could let two instances send one message.
-        let correo_reclamo_segundos = segundos("MAIL_CLAIM_SECONDS", 120, 2)?;
+        let mail_claim_seconds = segundos("MAIL_CLAIM_SECONDS", 120, 2)?;
+        let (var, raw) = get("MAIL_BATCH", "100");
+        let mail_batch = raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| invalid(&var, &raw, "se espera un número entero entre 1 y 1000"))?;
 
         let default_paralelo = crate::services::password::default_parallelism().to_string();
         let (var, raw) = get("ARGON2_THREADS", &default_paralelo);
-        let argon2_paralelo = raw
+        let argon2_threads = raw
             .parse()
             .ok()
             .filter(|n| (1..=256).contains(n))
@@ -354,12 +363,13 @@ impl Config {
             max_connections,
             shutdown_grace,
             sent_mail_retention_days,
-            argon2_paralelo,
-            correo_reintento_segundos,
-            correo_reclamo_segundos,
-            limite_ip_por_minuto,
-            limite_ip_rafaga,
-            proxy_confiable,
+            argon2_threads,
+            mail_retry_seconds,
+            mail_claim_seconds,
+            mail_batch,
+            address_limit_per_minute,
+            address_limit_burst,
+            trusted_proxy,
             limits,
             reset_ttl_minutes,
             listen_addr,
@@ -419,6 +429,11 @@ mod tests {
         assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:3000/");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.reset_ttl_minutes, 60);
+        assert_eq!(c.mail_batch, 100);
+        assert_eq!(
+            config(&[("REINICIO_MAIL_BATCH", "25")]).unwrap().mail_batch,
+            25
+        );
         assert_eq!(
             (c.limits.lookups_per_hour, c.limits.resets_per_hour),
             (5, 3)
@@ -482,6 +497,8 @@ mod tests {
             ("REINICIO_MAX_CONNECTIONS", "0"),
             ("REINICIO_SHUTDOWN_GRACE_SECONDS", "mucho"),
             ("REINICIO_SENT_MAIL_RETENTION_DAYS", "0"),
+            ("REINICIO_MAIL_BATCH", "0"),
+            ("REINICIO_MAIL_BATCH", "1001"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

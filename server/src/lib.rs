@@ -9,8 +9,8 @@
 pub mod config;
 pub mod db;
 pub mod entities;
-pub mod http;
 pub mod mail;
+pub mod middleware;
 pub mod registrations;
 pub mod routes;
 pub mod seed;
@@ -53,7 +53,7 @@ pub fn leptos_options(listen_addr: SocketAddr) -> Result<LeptosOptions, StartErr
         .leptos_options;
     options.site_addr = listen_addr;
     // A release build names its files after their content and says so in a hash file next to
-    // the executable; with it the bundle can be cached for good (see `http::paquete`).
+    // the executable; with it the bundle can be cached for good (see `routes::assets`).
     if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
         options.hash_files = std::env::current_exe()
             .ok()
@@ -95,7 +95,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: config.reset_ttl_minutes,
         limits: config.limits,
-        argon2: services::password::Argon2Pool::new(config.argon2_paralelo, config.argon2_queue),
+        argon2: services::password::Argon2Pool::new(config.argon2_threads, config.argon2_queue),
     };
     let worker = services::outbox::Worker {
         db: db.clone(),
@@ -104,44 +104,48 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         wakeup: services.outbox_wakeup.clone(),
         settings: services::outbox::Settings {
             reset_ttl_minutes: config.reset_ttl_minutes,
-            base_backoff: std::time::Duration::from_secs(config.correo_reintento_segundos.into()),
-            claim_lock: std::time::Duration::from_secs(config.correo_reclamo_segundos.into()),
+            base_backoff: std::time::Duration::from_secs(config.mail_retry_seconds.into()),
+            claim_lock: std::time::Duration::from_secs(config.mail_claim_seconds.into()),
+            batch: config.mail_batch.into(),
             ..Default::default()
         },
         composer,
     };
-    let limite_ip = Arc::new(state::LimitePorDireccion::new(
-        config.limite_ip_por_minuto,
-        config.limite_ip_rafaga,
+    let lookup_address_limit = Arc::new(state::AddressLimit::new(
+        config.address_limit_per_minute,
+        config.address_limit_burst,
     ));
-    let limite_ingreso = Arc::new(state::LimitePorDireccion::new(
+    let sign_in_address_limit = Arc::new(state::AddressLimit::new(
         config.sign_in_per_minute,
         config.sign_in_burst,
     ));
     // Forget idle addresses now and then, so the tables follow current traffic.
-    let olvido = (Arc::downgrade(&limite_ip), Arc::downgrade(&limite_ingreso));
+    let limits = (
+        Arc::downgrade(&lookup_address_limit),
+        Arc::downgrade(&sign_in_address_limit),
+    );
     tokio::spawn(async move {
-        let mut cada = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
-            cada.tick().await;
-            match (olvido.0.upgrade(), olvido.1.upgrade()) {
+            every.tick().await;
+            match (limits.0.upgrade(), limits.1.upgrade()) {
                 (Some(a), Some(b)) => {
-                    a.olvidar_inactivas();
-                    b.olvidar_inactivas();
+                    a.forget_idle();
+                    b.forget_idle();
                 }
                 _ => break,
             }
         }
     });
-    let app = http::router(state::AppState::new(state::Shared {
+    let app = routes::router(state::AppState::new(state::Shared {
         leptos_options,
         db,
-        backend: app::api::ssr::SharedBackend(Arc::new(services.clone())),
+        backend: app::api::ssr::SharedBackend(Arc::new(routes::api::Adapter(services.clone()))),
         services: services.clone(),
         secure_cookies: config.public_base_url.scheme() == "https",
-        limite_ip: limite_ip.clone(),
-        limite_ingreso,
-        proxy_confiable: config.proxy_confiable,
+        lookup_address_limit: lookup_address_limit.clone(),
+        sign_in_address_limit,
+        trusted_proxy: config.trusted_proxy,
         request_timeout: config.request_timeout,
     }));
     Ok(Running {

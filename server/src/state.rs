@@ -44,27 +44,27 @@ pub struct Shared {
     /// Session cookies get `Secure` when the public base URL is https.
     pub secure_cookies: bool,
     /// "Buscar ID" and reset requests per client address.
-    pub limite_ip: std::sync::Arc<LimitePorDireccion>,
+    pub lookup_address_limit: std::sync::Arc<AddressLimit>,
     /// Sign-in attempts and password changes per client address.
-    pub limite_ingreso: std::sync::Arc<LimitePorDireccion>,
-    pub proxy_confiable: bool,
+    pub sign_in_address_limit: std::sync::Arc<AddressLimit>,
+    pub trusted_proxy: bool,
     /// Longest a request may take once its headers arrived, slow clients included.
     pub request_timeout: std::time::Duration,
 }
 
 /// A per-address limit (in memory: each instance counts its own share; the per-identity limits,
 /// in the database, are the shared ones).
-pub struct LimitePorDireccion {
+pub struct AddressLimit {
     limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     clock: governor::clock::DefaultClock,
 }
 
-impl LimitePorDireccion {
+impl AddressLimit {
     pub fn new(por_minuto: u32, rafaga: u32) -> Self {
         use std::num::NonZeroU32;
         let n = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = governor::Quota::per_minute(n(por_minuto)).allow_burst(n(rafaga));
-        LimitePorDireccion {
+        AddressLimit {
             limiter: governor::RateLimiter::keyed(quota),
             clock: governor::clock::DefaultClock::default(),
         }
@@ -79,7 +79,7 @@ impl LimitePorDireccion {
     }
 
     /// Forgets addresses whose quota is full again, so memory follows current traffic.
-    pub fn olvidar_inactivas(&self) {
+    pub fn forget_idle(&self) {
         self.limiter.retain_recent();
     }
 }

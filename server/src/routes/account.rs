@@ -6,21 +6,22 @@
 
 use std::collections::HashMap;
 
-use app::{api::ssr::ClientAddr, cuenta::EstadoCuenta};
+use app::{api::ssr::ClientAddr, pages::account::EstadoCuenta};
 use axum::{
-    Form,
+    Form, Router,
     extract::{FromRequest, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
-    middleware::Next,
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
+    routing::post,
 };
 use validation::{CambioClaveInput, Ingreso, IngresoInput};
 
 use crate::{
-    routes::no_js::pagina_sin_hidratacion,
+    routes::{no_js::render_without_hydration, pages},
     services::{
         password::{self, HashError},
-        sign_in::{self, CambioError, IngresoError, Sesion},
+        sign_in::{self, ChangeError, Session, SignInError},
     },
     state::AppState,
 };
@@ -38,15 +39,15 @@ const CLAVE_ACTUAL: &str = "La clave actual no es correcta. Escríbala de nuevo 
 
 /// The sign-in quota per client address, checked before any work. `Err` holds the message and
 /// the seconds to wait.
-fn limite_ingreso(state: &AppState, client: Option<std::net::IpAddr>) -> Result<(), (String, u64)> {
+fn sign_in_quota(state: &AppState, client: Option<std::net::IpAddr>) -> Result<(), (String, u64)> {
     let Some(addr) = client else { return Ok(()) };
-    state.limite_ingreso.check(addr).map_err(|segundos| {
+    state.sign_in_address_limit.check(addr).map_err(|segundos| {
         tracing::warn!(%addr, "límite de ingresos por dirección alcanzado");
         (
             format!(
                 "Se hicieron demasiados intentos de ingreso desde su conexión. Por seguridad, \
                  intente de nuevo en {}.",
-                en_minutos(segundos.div_ceil(60))
+                in_minutes(segundos.div_ceil(60))
             ),
             segundos,
         )
@@ -54,12 +55,12 @@ fn limite_ingreso(state: &AppState, client: Option<std::net::IpAddr>) -> Result<
 }
 
 /// "1 minuto", "5 minutos".
-fn en_minutos(minutos: u64) -> String {
+fn in_minutes(minutos: u64) -> String {
     format!("{minutos} minuto{}", if minutos == 1 { "" } else { "s" })
 }
 
 /// The page's status for a refusal that is not the form's fault, with `Retry-After`.
-fn con_estado(mut response: Response, status: StatusCode, segundos: Option<u64>) -> Response {
+fn with_status(mut response: Response, status: StatusCode, segundos: Option<u64>) -> Response {
     *response.status_mut() = status;
     if let Some(segundos) = segundos {
         response
@@ -98,7 +99,7 @@ async fn form(request: Request) -> (Option<std::net::IpAddr>, HashMap<String, St
     (client, campos)
 }
 
-pub async fn ingresar(State(state): State<AppState>, request: Request) -> Response {
+async fn post_sign_in(State(state): State<AppState>, request: Request) -> Response {
     let (client, mut campos) = form(request).await;
     let input = IngresoInput {
         usuario: campos.remove("usuario").unwrap_or_default(),
@@ -110,14 +111,14 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
     };
     // A refusal that is not about the account: the page says why, the status says it too.
     let mut fallo = None;
-    if let Err((aviso, segundos)) = limite_ingreso(&state, client) {
+    if let Err((aviso, segundos)) = sign_in_quota(&state, client) {
         estado.aviso = Some(aviso);
-        let response = pagina_sin_hidratacion(&state, "/ingreso", estado).await;
-        return con_estado(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
+        let response = render_without_hydration(&state, "/ingreso", estado).await;
+        return with_status(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
     }
     match Ingreso::validate(&input) {
         Err(errores) => estado.errores = errores,
-        Ok(form) => match sign_in::ingresar(&state.services, &form, client).await {
+        Ok(form) => match sign_in::attempt(&state.services, &form, client).await {
             Ok(nueva) => {
                 let destino = if nueva.must_change {
                     "/cambio-clave"
@@ -130,16 +131,16 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
                     .insert(header::SET_COOKIE, cookie(&state, &nueva.token, false));
                 return response;
             }
-            Err(IngresoError::Credenciales) => estado.aviso = Some(CREDENCIALES.to_owned()),
-            Err(IngresoError::Bloqueado { minutos }) => {
+            Err(SignInError::Credenciales) => estado.aviso = Some(CREDENCIALES.to_owned()),
+            Err(SignInError::Bloqueado { minutos }) => {
                 estado.aviso = Some(format!(
                     "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {} \
                      antes de intentar de nuevo con su clave, o solicite una clave temporal: \
                      la clave temporal sirve aunque el ingreso con clave esté en pausa.",
-                    en_minutos(minutos.unsigned_abs())
+                    in_minutes(minutos.unsigned_abs())
                 ))
             }
-            Err(IngresoError::Hash(HashError::Busy)) => {
+            Err(SignInError::Hash(HashError::Busy)) => {
                 estado.aviso = Some(OCUPADO.to_owned());
                 fallo = Some(Some(password::BUSY_RETRY_SECONDS));
             }
@@ -150,20 +151,20 @@ pub async fn ingresar(State(state): State<AppState>, request: Request) -> Respon
             }
         },
     }
-    let response = pagina_sin_hidratacion(&state, "/ingreso", estado).await;
+    let response = render_without_hydration(&state, "/ingreso", estado).await;
     match fallo {
-        Some(segundos) => con_estado(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
+        Some(segundos) => with_status(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
         None => response,
     }
 }
 
 /// A change of password: the forced one (after a temporary password) from "Cambio de clave
 /// obligatorio", or a voluntary one from "Sesión iniciada", which must give the current password.
-pub async fn cambiar(State(state): State<AppState>, request: Request) -> Response {
+async fn post_change_password(State(state): State<AppState>, request: Request) -> Response {
     let sesion = match token(&request) {
-        Some(t) => match sign_in::sesion(&state.services, &t).await {
+        Some(t) => match sign_in::session(&state.services, &t).await {
             Ok(s) => s,
-            Err(error) => return sin_servicio(&state, &error).await,
+            Err(error) => return unavailable(&state, &error).await,
         },
         None => None,
     };
@@ -189,24 +190,25 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
         ..Default::default()
     };
     let mut fallo = None;
-    if let Err((aviso, segundos)) = limite_ingreso(&state, client) {
+    if let Err((aviso, segundos)) = sign_in_quota(&state, client) {
         estado.aviso = Some(aviso);
-        let response = pagina_sin_hidratacion(&state, ruta, estado).await;
-        return con_estado(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
+        let response = render_without_hydration(&state, ruta, estado).await;
+        return with_status(response, StatusCode::TOO_MANY_REQUESTS, Some(segundos));
     }
-    match sign_in::cambiar_clave(&state.services, &sesion, &input, actual.as_deref(), client).await
+    match sign_in::change_password(&state.services, &sesion, &input, actual.as_deref(), client)
+        .await
     {
         Ok(()) => return Redirect::to("/clave-actualizada").into_response(),
-        Err(CambioError::Campos(errores)) => estado.errores = errores,
-        Err(CambioError::ClaveActual) => estado.aviso = Some(CLAVE_ACTUAL.to_owned()),
-        Err(CambioError::Bloqueado { minutos }) => {
+        Err(ChangeError::Campos(errores)) => estado.errores = errores,
+        Err(ChangeError::ClaveActual) => estado.aviso = Some(CLAVE_ACTUAL.to_owned()),
+        Err(ChangeError::Bloqueado { minutos }) => {
             estado.aviso = Some(format!(
                 "Demasiados intentos fallidos para este ID usuario. Por seguridad, espere {} \
                  antes de intentar de nuevo.",
-                en_minutos(minutos.unsigned_abs())
+                in_minutes(minutos.unsigned_abs())
             ))
         }
-        Err(CambioError::Hash(HashError::Busy)) => {
+        Err(ChangeError::Hash(HashError::Busy)) => {
             estado.aviso = Some(OCUPADO.to_owned());
             fallo = Some(Some(password::BUSY_RETRY_SECONDS));
         }
@@ -216,28 +218,28 @@ pub async fn cambiar(State(state): State<AppState>, request: Request) -> Respons
             fallo = Some(None);
         }
     }
-    let response = pagina_sin_hidratacion(&state, ruta, estado).await;
+    let response = render_without_hydration(&state, ruta, estado).await;
     match fallo {
-        Some(segundos) => con_estado(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
+        Some(segundos) => with_status(response, StatusCode::SERVICE_UNAVAILABLE, segundos),
         None => response,
     }
 }
 
 /// The session could not be read (the database is unreachable): `503` with the page that says
 /// so, never a redirect to "Ingreso" as if the person had been signed out.
-async fn sin_servicio(state: &AppState, error: &sea_orm::DbErr) -> Response {
+async fn unavailable(state: &AppState, error: &sea_orm::DbErr) -> Response {
     tracing::error!(%error, "sesión: error de base de datos");
     let estado = EstadoCuenta {
         aviso: Some(INTERNO.to_owned()),
         ..Default::default()
     };
-    let response = pagina_sin_hidratacion(state, "/ingreso", estado).await;
-    con_estado(response, StatusCode::SERVICE_UNAVAILABLE, None)
+    let response = render_without_hydration(state, "/ingreso", estado).await;
+    with_status(response, StatusCode::SERVICE_UNAVAILABLE, None)
 }
 
-pub async fn salir(State(state): State<AppState>, request: Request) -> Response {
+async fn post_sign_out(State(state): State<AppState>, request: Request) -> Response {
     if let Some(t) = token(&request)
-        && let Err(error) = sign_in::cerrar(&state.services, &t).await
+        && let Err(error) = sign_in::sign_out(&state.services, &t).await
     {
         tracing::error!(%error, "cierre de sesión: error interno");
     }
@@ -248,31 +250,58 @@ pub async fn salir(State(state): State<AppState>, request: Request) -> Response 
     response
 }
 
-/// Pages behind a session: without one, to "Ingreso"; while the password must change, only
-/// "Cambio de clave obligatorio" is reachable.
-pub async fn guardia(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let ruta = request.uri().path().to_owned();
-    let protegida = matches!(
-        ruta.as_str(),
-        "/cambio-clave" | "/clave-actualizada" | "/cuenta"
-    );
-    if request.method() != Method::GET || !(protegida || ruta == "/ingreso") {
-        return next.run(request).await;
+/// Who may see an account page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// "Ingreso": anyone. A session is shown as signed in; one that must change its password
+    /// is sent to that page.
+    SignIn,
+    /// "Cambio de clave obligatorio": only a session whose password must change.
+    MustChange,
+    /// "Sesión iniciada" and "Clave actualizada": a session whose password need not change.
+    SignedIn,
+}
+
+/// The account pages (each behind its [`Access`] guard) and the forms they post.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/ingreso", post(post_sign_in))
+        .route("/cambio-clave", post(post_change_password))
+        .route("/salir", post(post_sign_out));
+    for (path, access) in [
+        ("/ingreso", Access::SignIn),
+        ("/cambio-clave", Access::MustChange),
+        ("/clave-actualizada", Access::SignedIn),
+        ("/cuenta", Access::SignedIn),
+    ] {
+        router = router.merge(Router::new().route(path, pages::render(state)).route_layer(
+            middleware::from_fn_with_state((state.clone(), access), guard),
+        ));
     }
-    let sesion: Option<Sesion> = match token(&request) {
-        Some(t) => match sign_in::sesion(&state.services, &t).await {
+    router
+}
+
+/// Without a session, only "Ingreso"; while the password must change, only "Cambio de clave
+/// obligatorio"; otherwise every page but that one.
+async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let sesion: Option<Session> = match token(&request) {
+        Some(t) => match sign_in::session(&state.services, &t).await {
             Ok(s) => s,
             // Not "signed out": the session may well be valid. The person is told the truth.
-            Err(error) => return sin_servicio(&state, &error).await,
+            Err(error) => return unavailable(&state, &error).await,
         },
         None => None,
     };
-    match (&sesion, ruta.as_str()) {
-        (Some(s), r) if s.must_change && r != "/cambio-clave" => {
+    match (&sesion, access) {
+        (Some(s), Access::SignIn | Access::SignedIn) if s.must_change => {
             Redirect::to("/cambio-clave").into_response()
         }
-        (Some(s), "/cambio-clave") if !s.must_change => Redirect::to("/cuenta").into_response(),
-        (None, r) if r != "/ingreso" => Redirect::to("/ingreso").into_response(),
+        (Some(s), Access::MustChange) if !s.must_change => Redirect::to("/cuenta").into_response(),
+        (None, Access::MustChange | Access::SignedIn) => Redirect::to("/ingreso").into_response(),
         (Some(s), _) => {
             request.extensions_mut().insert(EstadoCuenta {
                 usuario: s.usuario.clone(),
@@ -282,6 +311,6 @@ pub async fn guardia(State(state): State<AppState>, mut request: Request, next: 
             });
             next.run(request).await
         }
-        (None, _) => next.run(request).await,
+        (None, Access::SignIn) => next.run(request).await,
     }
 }

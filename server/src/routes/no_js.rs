@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use app::{
     api::{ApiError, ssr::ClientAddr},
-    estado::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, ACCION_VOLVER, EstadoInicial},
+    no_js::{ACCION_BUSCAR, ACCION_CONFIRMAR, ACCION_REINICIAR, ACCION_VOLVER, EstadoInicial},
 };
 use axum::{
     Form,
@@ -23,7 +23,12 @@ use validation::{BusquedaId, BusquedaIdInput, ReinicioClave, ReinicioClaveInput}
 
 use crate::state::AppState;
 
-pub async fn enviar(State(state): State<AppState>, request: Request) -> Response {
+/// `POST /`: both forms of the request page, without JavaScript.
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/", axum::routing::post(submit))
+}
+
+async fn submit(State(state): State<AppState>, request: Request) -> Response {
     let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
     let Ok(Form(mut campos)) = Form::<HashMap<String, String>>::from_request(request, &()).await
     else {
@@ -38,7 +43,7 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
     // Every post counts against the client address's quota, as the API's requests do; past it
     // the page answers with the message in the section that was sent and the values kept.
     let limitada = client
-        .and_then(|addr| state.limite_ip.check(addr).err())
+        .and_then(|addr| state.lookup_address_limit.check(addr).err())
         .map(|segundos| ApiError::LimiteDireccion { segundos });
     if limitada.is_some() {
         tracing::warn!("límite por dirección alcanzado (formulario sin JavaScript)");
@@ -113,7 +118,7 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
         _ => return Redirect::to("/").into_response(),
     }
 
-    let mut response = pagina_sin_hidratacion(&state, "/", estado).await;
+    let mut response = render_without_hydration(&state, "/", estado).await;
     // Misses and field errors are answers to the form (200); these two also have the API's status.
     if let Some(
         error @ (ApiError::Interno | ApiError::Limite { .. } | ApiError::LimiteDireccion { .. }),
@@ -122,7 +127,7 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
         if let Ok(status) = StatusCode::from_u16(error.status()) {
             *response.status_mut() = status;
         }
-        if let ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } = error {
+        if let Some(segundos) = error.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(segundos));
@@ -131,8 +136,13 @@ pub async fn enviar(State(state): State<AppState>, request: Request) -> Response
     response
 }
 
-/// Renders the page at `ruta` from `estado`, without WASM: the answer to a posted form.
-pub async fn pagina_sin_hidratacion<T>(state: &AppState, ruta: &'static str, estado: T) -> Response
+/// Renders the page at `ruta` from `estado`, without WASM: the answer to a posted form (here and
+/// in `account`).
+pub async fn render_without_hydration<T>(
+    state: &AppState,
+    ruta: &'static str,
+    estado: T,
+) -> Response
 where
     T: Clone + Send + Sync + 'static,
 {

@@ -1,6 +1,7 @@
 //! The services behind the page: plain Rust over the database, tested without a browser.
 //!
-//! Server functions (in `app::api`) only validate and call these through [`app::api::ssr::Backend`].
+//! They return domain values and [`ServiceError`]; the server functions (in `app::api`) reach
+//! them through one adapter, `routes::api::Adapter`, which turns them into the API's types.
 
 pub mod audit;
 pub mod cleanup;
@@ -11,18 +12,13 @@ pub mod registry;
 pub mod sign_in;
 pub mod writer;
 
-use std::{
-    net::IpAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
 };
 
-use app::api::{ApiError, ReinicioSolicitado, UsuarioEncontrado, ssr::BoxFuture};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Notify;
-use validation::{BusquedaId, ReinicioClave};
 
 /// Milliseconds since the Unix epoch, injectable so that expiry is tested without sleeping.
 pub trait Clock: Send + Sync + 'static {
@@ -68,20 +64,6 @@ pub enum ServiceError {
     Database(#[from] DbErr),
 }
 
-impl From<ServiceError> for ApiError {
-    fn from(error: ServiceError) -> Self {
-        match error {
-            ServiceError::NoMatch => ApiError::SinCoincidencia,
-            ServiceError::Limite { segundos } => ApiError::Limite { segundos },
-            ServiceError::Database(error) => {
-                // The database's words stay in the log; the person gets the generic message.
-                tracing::error!(%error, "error de base de datos atendiendo una solicitud");
-                ApiError::Interno
-            }
-        }
-    }
-}
-
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct Services {
@@ -95,22 +77,4 @@ pub struct Services {
     pub limits: limits::Limits,
     /// The only place Argon2 runs (sign-in and password changes; never the outbox).
     pub argon2: password::Argon2Pool,
-}
-
-impl app::api::ssr::Backend for Services {
-    fn buscar_id(
-        &self,
-        form: BusquedaId,
-        client: Option<IpAddr>,
-    ) -> BoxFuture<'_, Result<UsuarioEncontrado, ApiError>> {
-        Box::pin(async move { Ok(registry::buscar_id(self, &form, client).await?) })
-    }
-
-    fn solicitar_reinicio(
-        &self,
-        form: ReinicioClave,
-        client: Option<IpAddr>,
-    ) -> BoxFuture<'_, Result<ReinicioSolicitado, ApiError>> {
-        Box::pin(async move { Ok(registry::solicitar_reinicio(self, &form, client).await?) })
-    }
 }

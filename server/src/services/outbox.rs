@@ -40,7 +40,9 @@ pub use crate::entities::mail_outbox::{Kind, State};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Rows claimed at once.
+    /// Rows claimed at once. Each batch costs two commits (the claim and the outcomes), which on
+    /// SQLite take the one connection the requests' group commits also need: under a burst of
+    /// resets, batches of 10 spent a commit on every 5 e-mails.
     pub batch: u64,
     /// Attempts before a message is abandoned.
     pub max_attempts: i32,
@@ -57,7 +59,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            batch: 10,
+            batch: 100,
             max_attempts: 10,
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(15 * 60),

@@ -6,8 +6,7 @@
 
 use std::net::IpAddr;
 
-use app::api::{ReinicioSolicitado, UsuarioEncontrado};
-use validation::{BusquedaId, ReinicioClave};
+use validation::{BusquedaId, Email, ReinicioClave};
 
 use super::{
     ServiceError, Services,
@@ -15,14 +14,23 @@ use super::{
 };
 use crate::entities::registration::{self, Estado};
 
+/// A reset request taken: what the requester is told, built from the request alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetAccepted {
+    /// The e-mail typed (on a match, the registered one).
+    pub correo: Email,
+    /// How long the temporary password will be valid once sent.
+    pub valid_minutes: u32,
+}
+
 /// Reads, counts and writes in one group commit (see `writer`): the registrations with the
 /// identificación typed, then this rule picks the match. Every lookup is counted, registered or
-/// not, so that being limited says nothing.
+/// not, so that being limited says nothing. A match is its approved registration.
 pub async fn buscar_id(
     services: &Services,
     form: &BusquedaId,
     client: Option<IpAddr>,
-) -> Result<UsuarioEncontrado, ServiceError> {
+) -> Result<registration::Model, ServiceError> {
     let limit = services.limits.lookups_per_hour;
     let counter = format!("buscar_id:{}", form.identificacion.as_str());
     let rule = form.clone();
@@ -47,9 +55,7 @@ pub async fn buscar_id(
             tracing::warn!(limite = "buscar_id", "límite por identificación alcanzado");
             Err(ServiceError::Limite { segundos: seconds })
         }
-        (_, Some(r)) => Ok(UsuarioEncontrado {
-            usuario: r.usuario_id,
-        }),
+        (_, Some(r)) => Ok(r),
         (_, None) => Err(ServiceError::NoMatch),
     }
 }
@@ -92,14 +98,14 @@ pub async fn solicitar_reinicio(
     services: &Services,
     form: &ReinicioClave,
     client: Option<IpAddr>,
-) -> Result<ReinicioSolicitado, ServiceError> {
+) -> Result<ResetAccepted, ServiceError> {
     let now = services.clock.now_ms();
     // The answer is built from the request alone, before the registry has a say: whatever the
     // registry holds, the requester reads the same words (on a match the e-mail typed is the
-    // registered one, so its masked form is the same either way).
-    let respuesta = ReinicioSolicitado {
-        correo: form.correo.masked(),
-        vigencia_minutos: services.reset_ttl_minutes,
+    // registered one).
+    let accepted = ResetAccepted {
+        correo: form.correo.clone(),
+        valid_minutes: services.reset_ttl_minutes,
     };
     let limit = services.limits.resets_per_hour;
     let rule = form.clone();
@@ -141,5 +147,5 @@ pub async fn solicitar_reinicio(
         }
         _ => {}
     }
-    Ok(respuesta)
+    Ok(accepted)
 }

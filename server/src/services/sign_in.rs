@@ -42,7 +42,7 @@ pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 pub const SESSION_IDLE_MS: i64 = 30 * 60_000;
 
 #[derive(Debug, thiserror::Error)]
-pub enum IngresoError {
+pub enum SignInError {
     /// Wrong password, unknown ID, expired or used temporary password: one answer for all.
     #[error("ID usuario o clave incorrectos")]
     Credenciales,
@@ -55,15 +55,15 @@ pub enum IngresoError {
 }
 
 /// A session just opened: the token goes into the cookie and nowhere else.
-pub struct SesionNueva {
+pub struct NewSession {
     pub token: String,
     pub must_change: bool,
 }
 
 // The token is a credential: never in a log line.
-impl std::fmt::Debug for SesionNueva {
+impl std::fmt::Debug for NewSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SesionNueva")
+        f.debug_struct("NewSession")
             .field("must_change", &self.must_change)
             .finish_non_exhaustive()
     }
@@ -71,7 +71,7 @@ impl std::fmt::Debug for SesionNueva {
 
 /// The session behind a request.
 #[derive(Debug, Clone)]
-pub struct Sesion {
+pub struct Session {
     pub token_hash: String,
     pub registration_id: i64,
     pub must_change: bool,
@@ -81,11 +81,11 @@ pub struct Sesion {
     pub correo: String,
 }
 
-pub async fn ingresar(
+pub async fn attempt(
     services: &Services,
     form: &Ingreso,
     client: Option<IpAddr>,
-) -> Result<SesionNueva, IngresoError> {
+) -> Result<NewSession, SignInError> {
     let now = services.clock.now_ms();
     let clave = form.usuario.canonical();
     let db = &services.db;
@@ -124,7 +124,7 @@ pub async fn ingresar(
                 == 1;
         if !marcado {
             audit_ingreso(services, now, "clave_temporal_no_vigente", client, Some(r)).await?;
-            return Err(IngresoError::Credenciales);
+            return Err(SignInError::Credenciales);
         }
         return abrir(services, clave, r, true, now, client).await;
     }
@@ -134,7 +134,7 @@ pub async fn ingresar(
     //    so a burst of them gets five tries, not one per request in flight.
     if let Err(minutos) = contar_intento(services, &clave, now).await? {
         audit_ingreso(services, now, "bloqueado", client, None).await?;
-        return Err(IngresoError::Bloqueado { minutos });
+        return Err(SignInError::Bloqueado { minutos });
     }
 
     // 3. Exactly one Argon2 verification on every remaining path: the account's password, or a
@@ -152,7 +152,7 @@ pub async fn ingresar(
         Some(r) if correcta => abrir(services, clave, r, false, now, client).await,
         _ => {
             audit_ingreso(services, now, "fallido", client, cuenta.as_ref()).await?;
-            Err(IngresoError::Credenciales)
+            Err(SignInError::Credenciales)
         }
     }
 }
@@ -165,7 +165,7 @@ async fn abrir(
     must_change: bool,
     now: i64,
     client: Option<IpAddr>,
-) -> Result<SesionNueva, IngresoError> {
+) -> Result<NewSession, SignInError> {
     sign_in_failure::Entity::delete_by_id(clave)
         .exec(&services.db)
         .await?;
@@ -176,7 +176,7 @@ async fn abrir(
         "exitoso"
     };
     audit_ingreso(services, now, outcome, client, Some(cuenta)).await?;
-    Ok(SesionNueva { token, must_change })
+    Ok(NewSession { token, must_change })
 }
 
 /// One more attempt for this ID, in one statement so that simultaneous attempts all count; a
@@ -250,7 +250,7 @@ async fn crear_sesion(
     registration_id: i64,
     must_change: bool,
     now: i64,
-) -> Result<String, IngresoError> {
+) -> Result<String, SignInError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| password::HashError::Argon2(e.to_string()))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -268,7 +268,7 @@ async fn crear_sesion(
 
 /// The live session for a cookie's token, touched (idle time restarts); `None` once it has
 /// been idle for 30 minutes, signed out, or ended by a password change.
-pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, DbErr> {
+pub async fn session(services: &Services, token: &str) -> Result<Option<Session>, DbErr> {
     let now = services.clock.now_ms();
     let hash = token_hash(token);
     let Some(s) = session::Entity::find_by_id(hash.clone())
@@ -295,7 +295,7 @@ pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, 
         .filter(session::Column::TokenHash.eq(hash.clone()))
         .exec(&services.db)
         .await?;
-    Ok(Some(Sesion {
+    Ok(Some(Session {
         token_hash: hash,
         registration_id: r.id,
         must_change: s.must_change != 0,
@@ -305,7 +305,7 @@ pub async fn sesion(services: &Services, token: &str) -> Result<Option<Sesion>, 
     }))
 }
 
-pub async fn cerrar(services: &Services, token: &str) -> Result<(), DbErr> {
+pub async fn sign_out(services: &Services, token: &str) -> Result<(), DbErr> {
     session::Entity::delete_by_id(token_hash(token))
         .exec(&services.db)
         .await
@@ -313,7 +313,7 @@ pub async fn cerrar(services: &Services, token: &str) -> Result<(), DbErr> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CambioError {
+pub enum ChangeError {
     #[error("campos inválidos")]
     Campos(FieldErrors),
     /// A voluntary change whose current password is missing or wrong.
@@ -332,19 +332,19 @@ pub enum CambioError {
 /// temporary password (whose owner just proved they read the e-mail) changes it without the
 /// current password; any other session must give it, so that a session left open on a shared
 /// computer cannot be turned into the account for good.
-pub async fn cambiar_clave(
+pub async fn change_password(
     services: &Services,
-    sesion: &Sesion,
+    sesion: &Session,
     input: &CambioClaveInput,
     clave_actual: Option<&str>,
     client: Option<IpAddr>,
-) -> Result<(), CambioError> {
+) -> Result<(), ChangeError> {
     let cuenta = DatosCuenta {
         usuario: &sesion.usuario,
         identificacion: &sesion.identificacion,
         correo: &sesion.correo,
     };
-    let nueva = NuevaClave::validate(input, cuenta).map_err(CambioError::Campos)?;
+    let nueva = NuevaClave::validate(input, cuenta).map_err(ChangeError::Campos)?;
     let credencial = credential::Entity::find_by_id(sesion.registration_id)
         .one(&services.db)
         .await?;
@@ -353,7 +353,7 @@ pub async fn cambiar_clave(
         let now = services.clock.now_ms();
         let clave_usuario = sesion.usuario.to_ascii_lowercase();
         if let Err(minutos) = contar_intento(services, &clave_usuario, now).await? {
-            return Err(CambioError::Bloqueado { minutos });
+            return Err(ChangeError::Bloqueado { minutos });
         }
         let actual = clave_actual.unwrap_or_default().to_owned();
         let correcta = match credencial.as_ref().and_then(|c| c.password_hash.clone()) {
@@ -361,7 +361,7 @@ pub async fn cambiar_clave(
             _ => false,
         };
         if !correcta {
-            return Err(CambioError::ClaveActual);
+            return Err(ChangeError::ClaveActual);
         }
         sign_in_failure::Entity::delete_by_id(clave_usuario)
             .exec(&services.db)
@@ -373,7 +373,7 @@ pub async fn cambiar_clave(
     {
         let mut errores = FieldErrors::new();
         errores.push(Field::Clave, ValidationError::ClaveTemporal);
-        return Err(CambioError::Campos(errores));
+        return Err(ChangeError::Campos(errores));
     }
     let hash = services.argon2.hash(nueva.expose().to_owned()).await?;
     let now = services.clock.now_ms();

@@ -1,0 +1,225 @@
+//! What every request goes through, whatever its area: the client's address, bounded bodies,
+//! same-origin writes, a time limit, security and caching headers, compression and tracing.
+//! Layers that belong to one area (the API's JSON rule and address limit, the account pages'
+//! session guard) are that area's `route_layer`s, in `routes/`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use app::api::ssr::ClientAddr;
+use axum::{
+    Router,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::Response,
+};
+
+use crate::state::AppState;
+
+/// Largest request body accepted. The forms are a few hundred bytes; a larger body is refused
+/// before it is read (sized), or as soon as it passes this size (chunked).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Wraps the application's routes in the layers every request goes through.
+pub fn apply(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let routes = routes
+        .layer(middleware::from_fn_with_state(state.clone(), client_addr))
+        .layer(middleware::from_fn(same_origin_only))
+        .layer(middleware::from_fn(bounded_body))
+        // No request holds a connection and a database slot forever: 408 after this long. Inside
+        // the security headers, so that a 408 carries them like every other answer.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        ));
+    security_headers(routes, state.secure_cookies)
+        // Pages carry this response's CSP nonce and, behind a session, account data: never kept
+        // by a browser or a proxy. (The bundle under /pkg sets its own, long, caching.)
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                |r: &Response| {
+                    r.headers()
+                        .get(header::CONTENT_TYPE)
+                        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+                        .then(|| HeaderValue::from_static("no-store"))
+                },
+            ),
+        )
+        // Pages and JSON compressed on the fly at the fastest level (the page is 7 KB, 2 KB
+        // compressed); the bundle is already compressed and passes through untouched.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest),
+        )
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The client's address, for limits and audit: the socket's peer, or with a trusted proxy the
+/// last entry of `X-Forwarded-For` (the one the proxy itself wrote; every earlier entry was
+/// written by the client and proves nothing). Proxies write it as `IP`, `IP:port`, `[v6]` or
+/// `[v6]:port`; anything else is not taken, and never replaced by an earlier entry: the request
+/// then counts under the proxy's own address.
+async fn client_addr(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = if state.trusted_proxy {
+        let last = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .map(|v| v.to_str().ok().and_then(forwarded_addr));
+        if let Some(None) = last {
+            tracing::warn!("X-Forwarded-For ilegible: se usa la dirección del proxy");
+        }
+        last.flatten()
+    } else {
+        None
+    };
+    if let Some(addr) = forwarded.or(peer) {
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
+    next.run(request).await
+}
+
+/// The address in the last entry of one `X-Forwarded-For` header value.
+pub fn forwarded_addr(value: &str) -> Option<IpAddr> {
+    let entry = value.rsplit(',').next()?.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(IpAddr::V6)
+        })
+}
+
+/// Bodies are bounded whether or not they say their size: a sized one over [`MAX_BODY_BYTES`] is
+/// refused before it is read, a chunked one as soon as it passes the bound. Either way `413`.
+async fn bounded_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = || {
+        Response::builder()
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header(header::CONNECTION, "close")
+            .body("La solicitud es demasiado grande.".into())
+            .unwrap_or_default()
+    };
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => too_large(),
+        Some(_) => next.run(request).await,
+        None if request.method() == Method::GET || request.method() == Method::HEAD => {
+            next.run(request).await
+        }
+        None => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+                Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+                Err(_) => too_large(),
+            }
+        }
+    }
+}
+
+/// Headers on every response. Pages set their own Content-Security-Policy (with the nonce of
+/// their hydration script); anything else gets a policy that runs no script at all.
+fn security_headers(router: Router<AppState>, hsts: bool) -> Router<AppState> {
+    use tower_http::set_header::SetResponseHeaderLayer as Set;
+    let fixed = |name: HeaderName, value: &'static str| {
+        Set::overriding(name, HeaderValue::from_static(value))
+    };
+    let router = router
+        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+        .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(Set::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ),
+        ));
+    if hsts {
+        router.layer(fixed(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    }
+}
+
+/// State-changing requests only from pages of this site. Browsers say where a request comes from
+/// (`Sec-Fetch-Site`, or at least `Origin`); a request from another site is refused before it
+/// does anything. Clients that send neither (curl, scripts) are not browsers carrying someone
+/// else's cookies, and pass.
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let allowed = match site {
+        Some(site) => site == "same-origin" || site == "none",
+        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            None => true,
+            Some(origin) => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host))
+            }
+        },
+    };
+    if allowed {
+        return next.run(request).await;
+    }
+    tracing::warn!(path = %request.uri().path(), "solicitud de otro sitio rechazada");
+    Response::builder()
+        .status(StatusCode::FORBIDDEN)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body("Solicitud rechazada: debe enviarse desde la página del servicio.".into())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_forwarded_address_is_the_last_entry_in_every_form_proxies_write() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for (value, expected) in [
+            ("203.0.113.9", Some(ip("203.0.113.9"))),
+            ("1.1.1.1, 203.0.113.9", Some(ip("203.0.113.9"))),
+            ("1.1.1.1, 203.0.113.9:4711", Some(ip("203.0.113.9"))),
+            ("1.1.1.1,[2001:db8::7]", Some(ip("2001:db8::7"))),
+            ("1.1.1.1, [2001:db8::7]:443", Some(ip("2001:db8::7"))),
+            ("1.1.1.1, 2001:db8::7", Some(ip("2001:db8::7"))),
+            // Unreadable last entry: nothing, never the earlier (client-written) one.
+            ("1.1.1.1, unknown", None),
+            ("1.1.1.1, ", None),
+            ("1.1.1.1, _hidden", None),
+            ("1.1.1.1, 203.0.113.9:notaport", None),
+        ] {
+            assert_eq!(super::forwarded_addr(value), expected, "{value}");
+        }
+    }
+}
