@@ -1,10 +1,9 @@
 //! Proof under faults, on loopback and bounded in time: the relay down, the server killed or
 //! stopped mid-delivery, the database unreachable, two instances on one database. Each test
 //! checks what a user would notice: an answer to every request, every e-mail delivered, none
-//! delivered more often than the fault explains.
-
-#[path = "../support/mod.rs"]
-mod support;
+//! delivered more often than the fault explains. The tests that kill or stop a server run the
+//! real binary (`Instance`), a process of its own: its memory is measured alone, and a signal
+//! reaches it and nothing else.
 
 mod connections;
 mod database_down;
@@ -23,10 +22,9 @@ use std::{
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use server::entities::mail_outbox;
-use support::{TestServer, proxy::TcpProxy, smtp::SmtpSink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const JSON: &str = "application/json";
+use crate::helpers::{self, Exchange, FORM, Http, JSON, TestApp, proxy::TcpProxy, smtp::SmtpSink};
 
 /// Polls `done` every 50 ms until it holds; panics with `what` after `limit`.
 async fn wait_until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -58,26 +56,25 @@ async fn delivered_to(sink: &SmtpSink, n: usize, limit: Duration) -> HashMap<Str
 }
 
 /// Sends a reset request for every account, ten at a time; every answer must be 200.
-async fn request_resets(addr: SocketAddr, cuentas: &[(String, String, String)]) {
-    for chunk in cuentas.chunks(10) {
+async fn request_resets(http: &Http, accounts: &[(String, String, String)]) {
+    for chunk in accounts.chunks(10) {
         let mut requests = tokio::task::JoinSet::new();
-        for cuenta in chunk {
-            let body = support::reinicio_json(cuenta);
-            requests.spawn(async move {
-                support::post(addr, "/api/solicitar_reinicio", JSON, body.as_bytes()).await
-            });
+        for account in chunk {
+            let (http, body) = (http.clone(), helpers::reset_json(account));
+            requests.spawn(async move { http.post_json("/api/solicitar_reinicio", body).await });
         }
         while let Some(answer) = requests.join_next().await {
-            let (status, _, body) = answer.unwrap();
-            assert_eq!(status, 200, "{body}");
+            let answer = answer.unwrap();
+            assert_eq!(answer.status, 200, "{}", answer.body);
         }
     }
 }
 
 /// The real binary, as an operator runs it, on a SQLite file and an SMTP relay.
-struct Instancia {
+struct Instance {
     child: Child,
     addr: SocketAddr,
+    http: Http,
 }
 
 fn server_command(dir: &Path, relay: SocketAddr) -> Command {
@@ -98,11 +95,11 @@ fn server_command(dir: &Path, relay: SocketAddr) -> Command {
     command
 }
 
-impl Instancia {
+impl Instance {
     /// Imports the accounts with the operator's command.
-    fn import(dir: &Path, relay: SocketAddr, cuentas: &[(String, String, String)]) {
-        let file = dir.join("cuentas.csv");
-        std::fs::write(&file, support::cuentas_csv(cuentas)).unwrap();
+    fn import(dir: &Path, relay: SocketAddr, accounts: &[(String, String, String)]) {
+        let file = dir.join("accounts.csv");
+        std::fs::write(&file, helpers::accounts_csv(accounts)).unwrap();
         let out = server_command(dir, relay)
             .arg("import")
             .arg(&file)
@@ -140,7 +137,11 @@ impl Instancia {
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .unwrap();
-        Instancia { child, addr }
+        Instance {
+            child,
+            addr,
+            http: Http::new(addr),
+        }
     }
 
     fn signal(&self, name: &str) {
@@ -164,7 +165,7 @@ impl Instancia {
     }
 }
 
-impl Drop for Instancia {
+impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -190,13 +191,13 @@ async fn outbox_states(dir: &Path) -> HashMap<String, usize> {
 async fn resets_queued_at_a_slow_relay(
     n: usize,
     ack_ms: u64,
-) -> (tempfile::TempDir, SocketAddr, SmtpSink, Instancia) {
+) -> (tempfile::TempDir, SocketAddr, SmtpSink, Instance) {
     let dir = tempfile::tempdir().unwrap();
-    let relay = support::free_port();
+    let relay = helpers::free_port();
     let sink = SmtpSink::start_slow(relay, Duration::from_millis(ack_ms)).await;
-    let cuentas = support::cuentas(n);
-    Instancia::import(dir.path(), relay, &cuentas);
-    let server = Instancia::start(dir.path(), relay);
-    request_resets(server.addr, &cuentas).await;
+    let accounts = helpers::accounts(n);
+    Instance::import(dir.path(), relay, &accounts);
+    let server = Instance::start(dir.path(), relay);
+    request_resets(&server.http, &accounts).await;
     (dir, relay, sink, server)
 }

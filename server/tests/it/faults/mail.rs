@@ -4,10 +4,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_resets_while_the_relay_is_down_are_each_delivered_once_it_is_up() {
-    for db in support::databases().await {
-        let relay = support::free_port();
+    for db in helpers::databases().await {
+        let relay = helpers::free_port();
         let mail_url = format!("smtp://{relay}?tls=none");
-        let server = TestServer::start_on(
+        let app = TestApp::spawn_on(
             &db,
             &[
                 ("REINICIO_MAIL_URL", &mail_url),
@@ -15,10 +15,10 @@ async fn fifty_resets_while_the_relay_is_down_are_each_delivered_once_it_is_up()
             ],
         )
         .await;
-        let cuentas = support::cuentas(50);
-        support::registrar(&server.conn, &cuentas).await;
+        let accounts = helpers::accounts(50);
+        helpers::register(&app.conn, &accounts).await;
 
-        request_resets(server.addr, &cuentas).await;
+        request_resets(&app, &accounts).await;
         // The worker tries every message and fails: nothing listens on the relay's port.
         wait_until(
             Duration::from_secs(20),
@@ -27,7 +27,7 @@ async fn fifty_resets_while_the_relay_is_down_are_each_delivered_once_it_is_up()
                 mail_outbox::Entity::find()
                     .filter(mail_outbox::Column::Attempts.gte(1))
                     .filter(mail_outbox::Column::State.eq("queued"))
-                    .count(&server.conn)
+                    .count(&app.conn)
                     .await
                     .unwrap()
                     == 50
@@ -39,16 +39,24 @@ async fn fifty_resets_while_the_relay_is_down_are_each_delivered_once_it_is_up()
         let counts = delivered_to(&sink, 50, Duration::from_secs(30)).await;
         assert_eq!(counts.len(), 50, "{}", db.label);
         assert!(counts.values().all(|&n| n == 1), "{}: {counts:?}", db.label);
-        for (_, _, correo) in &cuentas {
+        for (_, _, correo) in &accounts {
             assert_eq!(counts.get(correo), Some(&1), "{} {correo}", db.label);
         }
-        let sent = mail_outbox::Entity::find()
-            .filter(mail_outbox::Column::State.eq("sent"))
-            .count(&server.conn)
-            .await
-            .unwrap();
-        assert_eq!(sent, 50);
-        drop(server);
+        // Recorded once the batch's last message went out, a moment after the relay took it.
+        wait_until(
+            Duration::from_secs(10),
+            "all 50 recorded as sent",
+            async || {
+                mail_outbox::Entity::find()
+                    .filter(mail_outbox::Column::State.eq("sent"))
+                    .count(&app.conn)
+                    .await
+                    .unwrap()
+                    == 50
+            },
+        )
+        .await;
+        drop(app);
         db.drop_database().await;
     }
 }
@@ -72,21 +80,28 @@ async fn a_server_killed_mid_delivery_sends_the_rest_after_a_restart_none_more_t
         "the kill came too late to prove anything"
     );
 
-    let second = Instancia::start(dir.path(), relay);
+    let second = Instance::start(dir.path(), relay);
     let counts = delivered_to(&sink, 50, Duration::from_secs(60)).await;
     let twice = counts.values().filter(|&&n| n == 2).count();
     eprintln!(
         "killed after {before_restart} messages; after the restart all 50 delivered, {twice} of them twice"
     );
     assert!(counts.values().all(|&n| n <= 2), "{counts:?}");
-    assert_eq!(outbox_states(dir.path()).await.get("sent"), Some(&50));
+    // A batch's outcomes are recorded once its last message went out, a moment after the relay
+    // took it.
+    wait_until(
+        Duration::from_secs(10),
+        "all 50 recorded as sent",
+        async || outbox_states(dir.path()).await.get("sent") == Some(&50),
+    )
+    .await;
     drop(second);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_finishes_requests_in_flight_and_leaves_the_outbox_consistent() {
     let (dir, relay, sink, mut first) = resets_queued_at_a_slow_relay(20, 200).await;
-    // A request whose body is still on its way when the signal comes.
+    // A request whose body is still on its way when the signal comes (raw TCP: half a body).
     let body = br#"{"clasificacion":"usuario_general","correo":"cuenta001@example.com","identificacion":"PX000001"}"#;
     let mut slow = tokio::net::TcpStream::connect(first.addr).await.unwrap();
     slow.write_all(
@@ -136,7 +151,7 @@ async fn sigterm_finishes_requests_in_flight_and_leaves_the_outbox_consistent() 
     assert!(delivered < 20, "stopped too late to prove anything");
 
     // The next start sends the rest, and nothing twice.
-    let second = Instancia::start(dir.path(), relay);
+    let second = Instance::start(dir.path(), relay);
     let counts = delivered_to(&sink, 20, Duration::from_secs(30)).await;
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
     drop(second);
@@ -146,51 +161,51 @@ async fn sigterm_finishes_requests_in_flight_and_leaves_the_outbox_consistent() 
 /// identificación is counted once, and the shared outbox sends each message once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_the_limits_and_send_each_message_once() {
-    let Some(db) = support::postgres_only().await else {
+    let Some(db) = helpers::postgres_only().await else {
         return;
     };
-    let relay = support::free_port();
+    let relay = helpers::free_port();
     let sink = SmtpSink::start_slow(relay, Duration::from_millis(20)).await;
     let mail_url = format!("smtp://{relay}?tls=none");
     let settings = [("REINICIO_MAIL_URL", mail_url.as_str())];
-    let a = TestServer::start_on(&db, &settings).await;
-    let b = TestServer::start_on(&db, &settings).await;
-    let instances = [a.addr, b.addr];
+    let a = TestApp::spawn_on(&db, &settings).await;
+    let b = TestApp::spawn_on(&db, &settings).await;
+    let instances = [&a, &b];
 
-    let lookup = br#"{"clasificacion":"usuario_general","correo":"maria.perez@example.com","identificacion":"1710034065"}"#;
+    let lookup = r#"{"clasificacion":"usuario_general","correo":"maria.perez@example.com","identificacion":"1710034065"}"#;
     let mut statuses = Vec::new();
     for i in 0..10 {
         statuses.push(
-            support::post(instances[i % 2], "/api/buscar_id", JSON, lookup)
+            instances[i % 2]
+                .post_json("/api/buscar_id", lookup)
                 .await
-                .0,
+                .status,
         );
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
 
-    let reset = br#"{"usuario":"lmora.aux","identificacion":"0601234560","correo":"luis.mora@example.com"}"#;
+    let reset =
+        r#"{"usuario":"lmora.aux","identificacion":"0601234560","correo":"luis.mora@example.com"}"#;
     let mut statuses = Vec::new();
     for i in 0..6 {
         statuses.push(
-            support::post(instances[i % 2], "/api/solicitar_reinicio", JSON, reset)
+            instances[i % 2]
+                .post_json("/api/solicitar_reinicio", reset)
                 .await
-                .0,
+                .status,
         );
     }
     // Resets are never refused per identity (see registry::solicitar_reinicio); the per-account
     // cap of three e-mails an hour is silent.
     assert_eq!(statuses, [200; 6]);
 
-    let cuentas = support::cuentas(40);
-    support::registrar(&a.conn, &cuentas).await;
-    let (first, second) = cuentas.split_at(20);
-    tokio::join!(
-        request_resets(a.addr, first),
-        request_resets(b.addr, second)
-    );
+    let accounts = helpers::accounts(40);
+    helpers::register(&a.conn, &accounts).await;
+    let (first, second) = accounts.split_at(20);
+    tokio::join!(request_resets(&a, first), request_resets(&b, second));
     // The 40 accounts and lmora.aux (whose own three resets may each have gone out).
     let counts = delivered_to(&sink, 41, Duration::from_secs(30)).await;
-    for (_, _, correo) in &cuentas {
+    for (_, _, correo) in &accounts {
         assert_eq!(counts.get(correo), Some(&1), "{correo}");
     }
     drop((a, b));

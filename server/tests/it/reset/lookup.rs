@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn buscar_id_finds_approved_registrations_only() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let s = &f.services;
         let label = test_db.label;
@@ -20,14 +20,14 @@ async fn buscar_id_finds_approved_registrations_only() {
             None,
         )
         .await;
-        assert_eq!(found.unwrap().usuario, "MPerez", "{label}");
+        assert_eq!(found.unwrap().usuario_id, "MPerez", "{label}");
         let found = registry::buscar_id(
             s,
             &busqueda("representante_legal", "0993370026001", "", "0926687856"),
             None,
         )
         .await;
-        assert_eq!(found.unwrap().usuario, "jsalazar.rl", "{label}");
+        assert_eq!(found.unwrap().usuario_id, "jsalazar.rl", "{label}");
         // Same person, another company: another account.
         let found = registry::buscar_id(
             s,
@@ -35,14 +35,14 @@ async fn buscar_id_finds_approved_registrations_only() {
             None,
         )
         .await;
-        assert_eq!(found.unwrap().usuario, "jsalazar.emp", "{label}");
+        assert_eq!(found.unwrap().usuario_id, "jsalazar.emp", "{label}");
         let found = registry::buscar_id(
             s,
             &busqueda("auditor", "", "ana.auditora@example.com", "AB123456"),
             None,
         )
         .await;
-        assert_eq!(found.unwrap().usuario, "aauditor", "{label}");
+        assert_eq!(found.unwrap().usuario_id, "aauditor", "{label}");
 
         for miss in [
             busqueda("usuario_general", "", "otra@example.com", "1710034065"), // wrong e-mail
@@ -78,7 +78,7 @@ async fn buscar_id_finds_approved_registrations_only() {
 
 #[tokio::test]
 async fn each_identification_has_hourly_limits_registered_or_not() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let mut f = fixture(&test_db.url).await;
         f.services.limits = Limits::default();
         let label = test_db.label;

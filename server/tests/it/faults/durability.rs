@@ -10,28 +10,18 @@ use server::entities::{audit_log, registration};
 
 use super::*;
 
-/// One request over a fresh connection: its status, or None when the server went away first.
-async fn try_post(addr: SocketAddr, path: &str, body: String) -> Option<u16> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {JSON}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.ok()?;
-        stream.write_all(body.as_bytes()).await.ok()?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.ok()?;
-        String::from_utf8_lossy(&raw)
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
-    tokio::time::timeout(Duration::from_secs(10), exchange)
+/// One request over a fresh connection: its status, or None when the server went away before
+/// it answered (or took more than ten seconds).
+async fn try_post(http: &Http, path: &str, body: String) -> Option<u16> {
+    let response = http
+        .post(path)
+        .header("content-type", JSON)
+        .body(body)
+        .timeout(Duration::from_secs(10))
+        .send()
         .await
-        .ok()
-        .flatten()
+        .ok()?;
+    Some(response.status().as_u16())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -44,11 +34,11 @@ enum Sent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answered_lookup_and_reset_survives_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = support::free_port();
+    let relay = helpers::free_port();
     let _sink = SmtpSink::start(relay).await;
-    let cuentas = Arc::new(support::cuentas(400));
-    Instancia::import(dir.path(), relay, &cuentas);
-    let server = Instancia::start_with(
+    let accounts = Arc::new(helpers::accounts(400));
+    Instance::import(dir.path(), relay, &accounts);
+    let server = Instance::start_with(
         dir.path(),
         relay,
         &[
@@ -56,29 +46,29 @@ async fn every_answered_lookup_and_reset_survives_a_sigkill() {
             ("REINICIO_LIMITE_REINICIOS_POR_HORA", "100000"),
         ],
     );
-    let addr = server.addr;
+    let http = server.http.clone();
 
     // Sixteen clients; each takes every sixteenth account: its lookup, its reset, and a lookup of
     // an identity nobody registered.
     let answered = Arc::new(AtomicUsize::new(0));
     let mut clients = tokio::task::JoinSet::new();
     for k in 0..16 {
-        let (cuentas, answered) = (cuentas.clone(), answered.clone());
+        let (accounts, answered, http) = (accounts.clone(), answered.clone(), http.clone());
         clients.spawn(async move {
             let mut log = Vec::new();
-            for i in (k..cuentas.len()).step_by(16) {
-                let (usuario, identificacion, correo) = &cuentas[i];
+            for i in (k..accounts.len()).step_by(16) {
+                let (usuario, identificacion, correo) = &accounts[i];
                 let requests = [
                     (Sent::Hit, "/api/buscar_id", format!(
                         r#"{{"clasificacion":"usuario_general","correo":"{correo}","identificacion":"{identificacion}"}}"#
                     )),
-                    (Sent::Reset, "/api/solicitar_reinicio", support::reinicio_json(&cuentas[i])),
+                    (Sent::Reset, "/api/solicitar_reinicio", helpers::reset_json(&accounts[i])),
                     (Sent::Miss, "/api/buscar_id", format!(
                         r#"{{"clasificacion":"usuario_general","correo":"{correo}","identificacion":"QZ{i:06}"}}"#
                     )),
                 ];
                 for (kind, path, body) in requests {
-                    let status = try_post(addr, path, body).await;
+                    let status = try_post(&http, path, body).await;
                     if status.is_some() {
                         answered.fetch_add(1, Ordering::SeqCst);
                     }
@@ -104,8 +94,8 @@ async fn every_answered_lookup_and_reset_survives_a_sigkill() {
     );
 
     // After a restart the database opens and the service answers.
-    let again = Instancia::start(dir.path(), relay);
-    assert_eq!(support::get(again.addr, "/healthz").await.0, 200);
+    let again = Instance::start(dir.path(), relay);
+    assert_eq!(again.http.page("/healthz").await.status, 200);
     drop(again);
 
     let db = sea_orm::Database::connect(format!(

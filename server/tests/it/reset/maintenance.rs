@@ -10,7 +10,7 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
     use sea_orm::ActiveValue::Set;
     use server::entities::{rate_limit, session};
     use server::services::cleanup;
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let now = START_MS + 40 * 24 * 60 * 60_000;
@@ -129,7 +129,7 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
 /// are the clock's, not the wall clock's.
 #[tokio::test]
 async fn the_seed_and_the_import_take_their_time_from_the_clock() {
-    let test_db = support::TestDb::sqlite();
+    let test_db = helpers::TestDb::sqlite();
     let f = fixture(&test_db.url).await;
     let mperez = registration::Entity::find()
         .filter(registration::Column::UsuarioIdClave.eq("mperez"))
@@ -143,9 +143,9 @@ async fn the_seed_and_the_import_take_their_time_from_the_clock() {
         (START_MS, START_MS)
     );
     assert_eq!(f.credential("mperez").await.unwrap().updated_at, START_MS);
-    let cuentas = support::cuentas(1);
+    let accounts = helpers::accounts(1);
     let parsed =
-        server::registrations::parse_csv(support::cuentas_csv(&cuentas).as_bytes()).unwrap();
+        server::registrations::parse_csv(helpers::accounts_csv(&accounts).as_bytes()).unwrap();
     server::registrations::upsert(&f.db, &parsed.rows, START_MS + 5)
         .await
         .unwrap();

@@ -144,3 +144,31 @@ fn outbox_and_audit_commands_answer() {
         "{unknown:?}"
     );
 }
+
+/// The browser tests take the table from this command, so it must list every classification of
+/// the validation crate with its codes and requirements, in both forms.
+#[test]
+fn classifications_list_the_validation_table() {
+    let cli = Cli::new();
+    let json = cli.run(&["classifications", "--json"]);
+    assert!(json.status.success());
+    let rows: Vec<serde_json::Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), validation::Classification::ALL.len());
+    for (row, c) in rows.iter().zip(validation::Classification::ALL) {
+        assert_eq!(row["codigo"], c.code());
+        assert_eq!(row["etiqueta"], c.label());
+        assert_eq!(row["ruc"], c.ruc_empresa().is_required());
+        assert_eq!(row["correo"], c.correo().is_required());
+    }
+    let text = stdout(&cli.run(&["classifications"]));
+    assert!(
+        text.contains(
+            "empleado\tEmpleado\tRUC empresa: obligatorio\tCorreo electrónico: bloqueado"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), rows.len());
+}

@@ -1,21 +1,20 @@
-//! The page without JavaScript: forms posted to `/` come back as the page with the outcome.
+//! The page without JavaScript: forms posted to `/` come back as the page with the outcome; the
+//! sign-in and account pages, and the headers every response carries.
 
-mod support;
+use reqwest::header::HeaderMap;
 
-use support::TestServer;
+use crate::helpers::{Exchange, FORM, TestApp};
 
-const FORM: &str = "application/x-www-form-urlencoded";
-
-async fn enviar(server: &TestServer, body: &str) -> (u16, String) {
-    let (status, _, html) = support::post(server.addr, "/", FORM, body.as_bytes()).await;
-    (status, html)
+async fn submit(app: &TestApp, body: &str) -> (u16, String) {
+    let answer = app.post_form("/", body.to_owned()).await;
+    (answer.status, answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buscar_id_shows_the_id_and_prefills_the_reset_form() {
-    let server = TestServer::start().await;
-    let (status, html) = enviar(
-        &server,
+    let app = TestApp::spawn().await;
+    let (status, html) = submit(
+        &app,
         "accion=buscar&clasificacion=usuario_general&correo=maria.perez%40example.com&identificacion=1710034065",
     )
     .await;
@@ -46,9 +45,9 @@ async fn buscar_id_shows_the_id_and_prefills_the_reset_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_errors_come_back_with_the_values_kept() {
-    let server = TestServer::start().await;
-    let (status, html) = enviar(
-        &server,
+    let app = TestApp::spawn().await;
+    let (status, html) = submit(
+        &app,
         "accion=buscar&clasificacion=auditor&ruc_empresa=0993370026001&identificacion=1710034066",
     )
     .await;
@@ -67,8 +66,8 @@ async fn field_errors_come_back_with_the_values_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miss_shows_the_uniform_message() {
-    let server = TestServer::start().await;
-    let (_, html) = enviar(&server, "accion=buscar&clasificacion=perito&correo=pedro.pendiente%40example.com&identificacion=0102030400").await;
+    let app = TestApp::spawn().await;
+    let (_, html) = submit(&app, "accion=buscar&clasificacion=perito&correo=pedro.pendiente%40example.com&identificacion=0102030400").await;
     assert!(
         html.contains("Los datos ingresados no coinciden con un registro aprobado."),
         "{html}"
@@ -77,9 +76,9 @@ async fn a_miss_shows_the_uniform_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reset_asks_first_and_sends_only_on_yes() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let datos = "usuario=MPerez&identificacion=1710034065&correo=maria.perez%40example.com";
-    let (_, html) = enviar(&server, &format!("accion=reiniciar&{datos}")).await;
+    let (_, html) = submit(&app, &format!("accion=reiniciar&{datos}")).await;
     assert!(
         html.contains(
             "¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico."
@@ -89,7 +88,7 @@ async fn the_reset_asks_first_and_sends_only_on_yes() {
     assert!(html.contains(r#"value="confirmar""#));
     // "No" is a button of the same form: back to the form with every value kept, nothing sent.
     assert!(html.contains(r#"value="volver""#), "{html}");
-    let (status, html) = enviar(&server, &format!("accion=volver&{datos}")).await;
+    let (status, html) = submit(&app, &format!("accion=volver&{datos}")).await;
     assert_eq!(status, 200);
     for valor in ["MPerez", "1710034065", "maria.perez@example.com"] {
         assert!(
@@ -103,16 +102,13 @@ async fn the_reset_asks_first_and_sends_only_on_yes() {
     );
     // Nothing was queued by the question.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(
-        std::fs::read_dir(server.mail_dir.path()).unwrap().count(),
-        0
-    );
+    assert_eq!(std::fs::read_dir(app.mail_dir.path()).unwrap().count(), 0);
 
-    let (_, html) = enviar(&server, &format!("accion=confirmar&{datos}")).await;
+    let (_, html) = submit(&app, &format!("accion=confirmar&{datos}")).await;
     assert!(html.contains("le enviamos una clave temporal a"), "{html}");
     assert!(html.contains("m***@example.com"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::fs::read_dir(server.mail_dir.path()).unwrap().count() == 0 {
+    while std::fs::read_dir(app.mail_dir.path()).unwrap().count() == 0 {
         assert!(std::time::Instant::now() < deadline, "no e-mail");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -120,83 +116,64 @@ async fn the_reset_asks_first_and_sends_only_on_yes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_action_goes_back_to_the_page() {
-    let server = TestServer::start().await;
-    let (status, _, _) = support::post(server.addr, "/", FORM, b"accion=otra").await;
-    assert_eq!(status, 303);
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post_form("/", "accion=otra").await.status, 303);
 }
 
-fn set_cookie(raw_head: &str) -> Option<String> {
-    raw_head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .map(str::to_owned)
+fn set_cookie(head: &HeaderMap) -> Option<String> {
+    header(head, "set-cookie").map(str::to_owned)
 }
 
-/// A raw request with optional cookie; returns (status, head, body).
-async fn pedir(
-    server: &TestServer,
+/// A request with the session cookie, if any; returns (status, headers, body).
+async fn request(
+    app: &TestApp,
     method: &str,
     path: &str,
     cookie: Option<&str>,
     body: &str,
-) -> (u16, String, String) {
-    let cookie = cookie
-        .map(|c| format!("Cookie: {c}\r\n"))
-        .unwrap_or_default();
-    pedir_con(server, method, path, &cookie, body).await
+) -> (u16, HeaderMap, String) {
+    match cookie {
+        Some(cookie) => request_with(app, method, path, &[("cookie", cookie)], body).await,
+        None => request_with(app, method, path, &[], body).await,
+    }
 }
 
-/// A raw request with extra header lines (each ending in CRLF).
-async fn pedir_con(
-    server: &TestServer,
+/// A form request (any method) with extra headers; returns (status, headers, body).
+async fn request_with(
+    app: &TestApp,
     method: &str,
     path: &str,
-    extra: &str,
+    extra: &[(&str, &str)],
     body: &str,
-) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let cookie = extra;
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Content-Type: {FORM}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (status, head.to_owned(), body.to_owned())
+) -> (u16, HeaderMap, String) {
+    let mut request = match method {
+        "GET" => app.get(path),
+        "POST" => app.post(path),
+        other => panic!("{other}"),
+    }
+    .header("content-type", FORM)
+    .body(body.to_owned());
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let answer = request.answer().await;
+    (answer.status, answer.headers, answer.body)
 }
 
-fn location(head: &str) -> Option<&str> {
-    head.lines().find_map(|l| {
-        l.strip_prefix("location: ")
-            .or_else(|| l.strip_prefix("Location: "))
-    })
+fn location(head: &HeaderMap) -> Option<&str> {
+    header(head, "location")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     // Pages behind a session send strangers to "Ingreso".
     for path in ["/cambio-clave", "/clave-actualizada", "/cuenta"] {
-        let (status, head, _) = pedir(&server, "GET", path, None, "").await;
+        let (status, head, _) = request(&app, "GET", path, None, "").await;
         assert_eq!((status, location(&head)), (303, Some("/ingreso")), "{path}");
     }
-    let (status, _, body) = pedir(
-        &server,
-        "POST",
-        "/ingreso",
-        None,
-        "usuario=mperez&clave=otra",
-    )
-    .await;
+    let (status, _, body) =
+        request(&app, "POST", "/ingreso", None, "usuario=mperez&clave=otra").await;
     assert_eq!(status, 200);
     assert!(
         body.contains("El ID usuario o la clave no son correctos."),
@@ -207,15 +184,19 @@ async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
     let clave = server::seed::CLAVE_DEMO
         .replace(' ', "+")
         .replace('ó', "%C3%B3");
-    let (status, head, _) = pedir(
-        &server,
+    let (status, head, _) = request(
+        &app,
         "POST",
         "/ingreso",
         None,
         &format!("usuario=MPerez&clave={clave}"),
     )
     .await;
-    assert_eq!((status, location(&head)), (303, Some("/cuenta")), "{head}");
+    assert_eq!(
+        (status, location(&head)),
+        (303, Some("/cuenta")),
+        "{head:?}"
+    );
     let cookie = set_cookie(&head).unwrap();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
@@ -224,17 +205,17 @@ async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
     assert!(!cookie.contains("Secure"), "plain http in tests");
     let par = cookie.split(';').next().unwrap().to_owned();
 
-    let (status, _, body) = pedir(&server, "GET", "/cuenta", Some(&par), "").await;
+    let (status, _, body) = request(&app, "GET", "/cuenta", Some(&par), "").await;
     assert_eq!(status, 200);
     assert!(body.contains("Sesión iniciada"));
     // Not forced to change: the change page sends them on.
-    let (status, head, _) = pedir(&server, "GET", "/cambio-clave", Some(&par), "").await;
+    let (status, head, _) = request(&app, "GET", "/cambio-clave", Some(&par), "").await;
     assert_eq!((status, location(&head)), (303, Some("/cuenta")));
 
-    let (status, head, _) = pedir(&server, "POST", "/salir", Some(&par), "").await;
+    let (status, head, _) = request(&app, "POST", "/salir", Some(&par), "").await;
     assert_eq!((status, location(&head)), (303, Some("/ingreso")));
     assert!(set_cookie(&head).unwrap().contains("Max-Age=0"));
-    let (status, head, _) = pedir(&server, "GET", "/cuenta", Some(&par), "").await;
+    let (status, head, _) = request(&app, "GET", "/cuenta", Some(&par), "").await;
     assert_eq!(
         (status, location(&head)),
         (303, Some("/ingreso")),
@@ -242,17 +223,14 @@ async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
     );
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
+fn header<'a>(head: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    head.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_nonce_csp_and_every_response_the_hardening_headers() {
-    let server = TestServer::start().await;
-    let (status, head, body) = pedir_con(&server, "GET", "/", "", "").await;
+    let app = TestApp::spawn().await;
+    let (status, head, body) = request_with(&app, "GET", "/", &[], "").await;
     assert_eq!(status, 200);
     let csp = header(&head, "content-security-policy").expect("CSP");
     let nonce = csp
@@ -280,10 +258,10 @@ async fn pages_carry_a_nonce_csp_and_every_response_the_hardening_headers() {
         "plain http: no HSTS"
     );
     // A second page load gets a fresh nonce.
-    let (_, head2, _) = pedir_con(&server, "GET", "/", "", "").await;
+    let (_, head2, _) = request_with(&app, "GET", "/", &[], "").await;
     assert_ne!(header(&head2, "content-security-policy"), Some(csp));
 
-    let (_, head, _) = pedir_con(&server, "GET", "/healthz", "", "").await;
+    let (_, head, _) = request_with(&app, "GET", "/healthz", &[], "").await;
     assert!(
         header(&head, "content-security-policy")
             .unwrap()
@@ -294,7 +272,7 @@ async fn pages_carry_a_nonce_csp_and_every_response_the_hardening_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_an_https_address_every_response_carries_hsts_and_cookies_are_secure() {
-    let server = TestServer::start_with(&[(
+    let app = TestApp::spawn_with(&[(
         "REINICIO_PUBLIC_BASE_URL",
         "https://reinicio.aduana.example",
     )])
@@ -306,18 +284,18 @@ async fn behind_an_https_address_every_response_carries_hsts_and_cookies_are_sec
         "/no-existe",
         "/pkg/no-existe.js",
     ] {
-        let (_, head, _) = pedir_con(&server, "GET", path, "", "").await;
+        let (_, head, _) = request_with(&app, "GET", path, &[], "").await;
         assert_eq!(
             header(&head, "strict-transport-security"),
             Some("max-age=31536000; includeSubDomains"),
-            "{path}: {head}"
+            "{path}: {head:?}"
         );
     }
-    let (status, head, _) = pedir_con(
-        &server,
+    let (status, head, _) = request_with(
+        &app,
         "POST",
         "/ingreso",
-        "",
+        &[],
         "usuario=lmora.aux&clave=clave%20de%20demostraci%C3%B3n",
     )
     .await;
@@ -331,49 +309,47 @@ async fn behind_an_https_address_every_response_carries_hsts_and_cookies_are_sec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_go_out_compressed_and_are_never_stored() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     for encoding in ["br", "gzip"] {
-        let (status, head, _) = pedir_con(
-            &server,
-            "GET",
-            "/",
-            &format!("Accept-Encoding: {encoding}\r\n"),
-            "",
-        )
-        .await;
+        let (status, head, _) =
+            request_with(&app, "GET", "/", &[("accept-encoding", encoding)], "").await;
         assert_eq!(status, 200);
-        assert_eq!(header(&head, "content-encoding"), Some(encoding), "{head}");
-        assert_eq!(header(&head, "cache-control"), Some("no-store"), "{head}");
+        assert_eq!(
+            header(&head, "content-encoding"),
+            Some(encoding),
+            "{head:?}"
+        );
+        assert_eq!(header(&head, "cache-control"), Some("no-store"), "{head:?}");
     }
-    let (_, head, body) = pedir_con(&server, "GET", "/", "", "").await;
-    assert_eq!(header(&head, "content-encoding"), None, "{head}");
+    let (_, head, body) = request_with(&app, "GET", "/", &[], "").await;
+    assert_eq!(header(&head, "content-encoding"), None, "{head:?}");
     assert!(body.contains("</html>"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_from_another_site_are_refused() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let form = "accion=buscar&clasificacion=auditor&correo=ana.auditora%40example.com&identificacion=AB123456";
-    let host = server.addr.to_string();
+    let origin = format!("http://{}", app.addr);
     for (extra, expected) in [
-        ("Sec-Fetch-Site: cross-site\r\n".to_owned(), 403),
-        ("Sec-Fetch-Site: same-site\r\n".to_owned(), 403),
-        ("Origin: http://malicioso.example\r\n".to_owned(), 403),
-        ("Sec-Fetch-Site: same-origin\r\n".to_owned(), 200),
-        (format!("Origin: http://{host}\r\n"), 200),
-        (String::new(), 200), // curl and other non-browser clients
+        (&[("sec-fetch-site", "cross-site")][..], 403),
+        (&[("sec-fetch-site", "same-site")], 403),
+        (&[("origin", "http://malicioso.example")], 403),
+        (&[("sec-fetch-site", "same-origin")], 200),
+        (&[("origin", origin.as_str())], 200),
+        (&[], 200), // curl and other non-browser clients
     ] {
-        let (status, _, body) = pedir_con(&server, "POST", "/", &extra, form).await;
+        let (status, _, body) = request_with(&app, "POST", "/", extra, form).await;
         assert_eq!(status, expected, "{extra:?}");
         if expected == 403 {
             assert!(body.contains("debe enviarse desde la página del servicio"));
         }
     }
-    let (status, _, _) = pedir_con(
-        &server,
+    let (status, _, _) = request_with(
+        &app,
         "POST",
         "/salir",
-        "Sec-Fetch-Site: cross-site\r\n",
+        &[("sec-fetch-site", "cross-site")],
         "",
     )
     .await;
@@ -384,9 +360,9 @@ async fn posts_from_another_site_are_refused() {
 }
 
 /// Signs in with the demo password; returns the session cookie (`sesion=…`).
-async fn ingresar_demo(server: &TestServer, usuario: &str) -> String {
-    let (status, head, body) = pedir(
-        server,
+async fn sign_in_demo(app: &TestApp, usuario: &str) -> String {
+    let (status, head, body) = request(
+        app,
         "POST",
         "/ingreso",
         None,
@@ -401,16 +377,16 @@ async fn ingresar_demo(server: &TestServer, usuario: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_session_changes_the_password_only_with_the_current_one() {
-    let server = TestServer::start().await;
-    let cookie = ingresar_demo(&server, "aauditor").await;
+    let app = TestApp::spawn().await;
+    let cookie = sign_in_demo(&app, "aauditor").await;
     // The page offers the voluntary change, asking for the current password.
-    let (status, _, page) = pedir(&server, "GET", "/cuenta", Some(&cookie), "").await;
+    let (status, _, page) = request(&app, "GET", "/cuenta", Some(&cookie), "").await;
     assert_eq!(status, 200);
     assert!(page.contains(r#"name="clave_actual""#), "{page}");
     // Without it, or with a wrong one: refused, nothing changes.
     for actual in ["", "&clave_actual=no+es+esta"] {
-        let (status, head, page) = pedir(
-            &server,
+        let (status, head, page) = request(
+            &app,
             "POST",
             "/cambio-clave",
             Some(&cookie),
@@ -420,8 +396,8 @@ async fn a_normal_session_changes_the_password_only_with_the_current_one() {
         assert_eq!((status, location(&head)), (200, None), "{actual}");
         assert!(page.contains("La clave actual no es correcta"), "{page}");
     }
-    let (status, head, _) = pedir(
-        &server,
+    let (status, head, _) = request(
+        &app,
         "POST",
         "/ingreso",
         None,
@@ -442,8 +418,8 @@ async fn a_normal_session_changes_the_password_only_with_the_current_one() {
         ("Password2024!", "fácil de adivinar"),
     ] {
         let nueva_form = nueva.replace(' ', "+").replace('!', "%21");
-        let (status, _, page) = pedir(
-            &server,
+        let (status, _, page) = request(
+            &app,
             "POST",
             "/cambio-clave",
             Some(&cookie),
@@ -458,8 +434,8 @@ async fn a_normal_session_changes_the_password_only_with_the_current_one() {
         assert!(campo.contains(razon), "{nueva}: {page}");
     }
     // With the current password: changed.
-    let (status, head, _) = pedir(
-        &server,
+    let (status, head, _) = request(
+        &app,
         "POST",
         "/cambio-clave",
         Some(&cookie),
@@ -471,9 +447,9 @@ async fn a_normal_session_changes_the_password_only_with_the_current_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_paths_with_a_trailing_slash_are_not_found() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     for path in ["/cuenta/", "/clave-actualizada/", "/cambio-clave/"] {
-        let (status, _, page) = pedir(&server, "GET", path, None, "").await;
+        let (status, _, page) = request(&app, "GET", path, None, "").await;
         assert_eq!(status, 404, "{path}");
         assert!(page.contains("Página no encontrada"), "{path}: {page}");
         assert!(
@@ -486,30 +462,30 @@ async fn account_paths_with_a_trailing_slash_are_not_found() {
 /// One address may try only so many sign-ins a minute; another address is not affected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_has_a_per_address_limit_with_a_spanish_page() {
-    let server = TestServer::start_with(&[
+    let app = TestApp::spawn_with(&[
         ("REINICIO_SIGN_IN_LIMIT_PER_MINUTE", "1"),
         ("REINICIO_SIGN_IN_LIMIT_BURST", "3"),
         ("REINICIO_PROXY_CONFIABLE", "true"),
     ])
     .await;
-    let desde = |ip: &str| format!("X-Forwarded-For: {ip}\r\n");
+    let desde = |ip| [("x-forwarded-for", ip)];
     let intento = "usuario=mperez&clave=una+clave+equivocada";
     for i in 0..3 {
         let (status, _, _) =
-            pedir_con(&server, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
+            request_with(&app, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
         assert_eq!(status, 200, "attempt {i} is within the burst");
     }
     let (status, head, page) =
-        pedir_con(&server, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
+        request_with(&app, "POST", "/ingreso", &desde("203.0.113.7"), intento).await;
     assert_eq!(status, 429, "{page}");
-    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    assert!(header(&head, "retry-after").is_some(), "{head:?}");
     assert!(
         page.contains("demasiados intentos de ingreso desde su conexión"),
         "{page}"
     );
     // Someone else, from another address, signs in as usual.
-    let (status, head, _) = pedir_con(
-        &server,
+    let (status, head, _) = request_with(
+        &app,
         "POST",
         "/ingreso",
         &desde("198.51.100.9"),
@@ -523,8 +499,8 @@ async fn sign_in_has_a_per_address_limit_with_a_spanish_page() {
 /// and Retry-After, instead of waiting in line; afterwards a real sign-in works at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_argon2_queue_refuses_fast_and_recovers() {
-    let server = std::sync::Arc::new(
-        TestServer::start_with(&[
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(&[
             ("REINICIO_ARGON2_PARALELO", "1"),
             ("REINICIO_ARGON2_QUEUE", "2"),
             ("REINICIO_SIGN_IN_LIMIT_PER_MINUTE", "100000"),
@@ -535,10 +511,10 @@ async fn a_full_argon2_queue_refuses_fast_and_recovers() {
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let server = server.clone();
+        let app = app.clone();
         tasks.push(tokio::spawn(async move {
-            pedir(
-                &server,
+            request(
+                &app,
                 "POST",
                 "/ingreso",
                 None,
@@ -554,10 +530,7 @@ async fn a_full_argon2_queue_refuses_fast_and_recovers() {
             200 => assert!(page.contains("no son correctos"), "{page}"),
             503 => {
                 busy += 1;
-                assert!(
-                    head.to_ascii_lowercase().contains("retry-after: 5"),
-                    "{head}"
-                );
+                assert_eq!(header(&head, "retry-after"), Some("5"), "{head:?}");
                 assert!(page.contains("Intente de nuevo en unos segundos"), "{page}");
             }
             other => panic!("{other}: {page}"),
@@ -567,14 +540,14 @@ async fn a_full_argon2_queue_refuses_fast_and_recovers() {
     // Refusing is quick: 40 attempts answered in far less than 40 hashes' time in line would be
     // with no bound (each is tens of milliseconds; a 30 s request timeout was reached before).
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    let cookie = ingresar_demo(&server, "aauditor").await;
+    let cookie = sign_in_demo(&app, "aauditor").await;
     assert!(cookie.starts_with("sesion="));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_page_offers_reiniciar_clave() {
-    let server = TestServer::start().await;
-    let (_, _, page) = pedir(&server, "GET", "/ingreso", None, "").await;
+    let app = TestApp::spawn().await;
+    let (_, _, page) = request(&app, "GET", "/ingreso", None, "").await;
     let page = page.replace("<!>", "");
     assert!(
         page.contains(r#"<a href="/">Reiniciar clave</a>"#),

@@ -1,14 +1,25 @@
-//! Shared test fixtures: the databases every database test runs against, and a running server.
-#![allow(dead_code)] // Each test binary uses a different part.
+//! Shared test fixtures: the databases every database test runs against, the real server on a
+//! random port with an HTTP client ([`TestApp`], after zero-to-production's `tests/api/helpers.rs`),
+//! and the few raw-TCP helpers of the tests that are about the bytes on the wire.
 
-use std::net::SocketAddr;
+use std::{future::Future, net::SocketAddr, time::Duration};
 
+use reqwest::{
+    Body, RequestBuilder,
+    header::{CONTENT_TYPE, HeaderMap, SET_COOKIE},
+};
 use sea_orm::{ConnectionTrait, Database};
 use server::config::Config;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+
+pub mod proxy;
+pub mod smtp;
+
+pub const JSON: &str = "application/json";
+pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A fresh, empty database: a SQLite file, or a PostgreSQL database made for this test alone.
 pub struct TestDb {
@@ -128,12 +139,10 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
-/// Configuration for a server on a random loopback port with its own database and mail folder.
-/// Every test comes from 127.0.0.1: the per-address limit is raised unless a test sets it.
-pub fn config(db: &TestDb, mail_dir: &std::path::Path) -> Config {
-    config_with(db, mail_dir, &[])
-}
-
+/// Configuration for a server on a random loopback port with its own database and mail folder,
+/// and `extra` settings, read from them alone (never from this process's environment, which
+/// every test shares). Every test comes from 127.0.0.1: the per-address limit is raised unless a
+/// test sets it.
 pub fn config_with(db: &TestDb, mail_dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: std::collections::HashMap<String, String> = [
         ("REINICIO_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
@@ -154,118 +163,143 @@ pub fn config_with(db: &TestDb, mail_dir: &std::path::Path, extra: &[(&str, &str
     Config::from_lookup(move |name| vars.get(name).cloned()).expect("test configuration")
 }
 
-/// A plain HTTP/1.1 GET over a fresh connection: (status, body).
-pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let (status, _, body) = request(addr, "GET", path, "", b"").await;
-    (status, body)
+/// What a test sees of an answer: the status, the headers and the body as text (lossily: a
+/// compressed body is kept as bytes only to be looked at, never parsed).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
-pub mod proxy;
-pub mod smtp;
+impl Answer {
+    /// The first value of header `name`, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 
-/// A plain HTTP/1.1 POST: (status, response head, body).
-pub async fn post_head(
-    addr: SocketAddr,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> (u16, String, String) {
-    request(addr, "POST", path, content_type, body).await
-}
+    /// The whole `Set-Cookie` header (with its attributes), if the answer sets a cookie.
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.header(SET_COOKIE.as_str())
+    }
 
-/// One request over a fresh connection: (status, response head, de-chunked body).
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    let _ = stream.write_all(body).await;
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (status, head.to_owned(), dechunk(body))
-}
+    /// The `name=value` pair of the cookie the answer sets, as a client sends it back.
+    pub fn cookie(&self) -> Option<String> {
+        self.set_cookie()
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+    }
 
-/// A plain HTTP/1.1 POST: (status, content type, body).
-pub async fn post(
-    addr: SocketAddr,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> (u16, String, String) {
-    let (status, head, body) = post_head(addr, path, content_type, body).await;
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    (status, content_type, body)
-}
-
-/// Bodies may come chunked; the tests want the content.
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    loop {
-        let Some((size, after)) = rest.split_once("\r\n") else {
-            return body.to_owned();
-        };
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            return body.to_owned();
-        };
-        if n == 0 {
-            return out;
-        }
-        if after.len() < n {
-            return body.to_owned();
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    pub fn content_type(&self) -> &str {
+        self.header(CONTENT_TYPE.as_str()).unwrap_or_default()
     }
 }
 
-/// A running server on a random port with the demo registrations; stops when dropped.
-pub struct TestServer {
+/// Sending a request and reading the whole answer, as one step.
+pub trait Exchange {
+    fn answer(self) -> impl Future<Output = Answer> + Send;
+}
+
+impl Exchange for RequestBuilder {
+    async fn answer(self) -> Answer {
+        let response = self.send().await.expect("an answer from the server");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("the whole body");
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+}
+
+/// A real HTTP client for one server (ours in this process, or the real binary's).
+///
+/// It follows no redirects (the tests check them), keeps no cookies (the tests that sign in send
+/// the session cookie themselves, and check its attributes) and asks for no compression. Every
+/// request goes over a fresh connection, as the raw client this replaced did: no test depends on
+/// reusing a keep-alive connection at the moment the server closes it for being idle.
+#[derive(Clone)]
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(addr: SocketAddr) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client");
+        Http {
+            base: format!("http://{addr}"),
+            client,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(format!("{}{path}", self.base))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(format!("{}{path}", self.base))
+    }
+
+    /// A GET, answered.
+    pub async fn page(&self, path: &str) -> Answer {
+        self.get(path).answer().await
+    }
+
+    /// A POST of `body` as `content_type`, answered.
+    pub async fn post_as(&self, path: &str, content_type: &str, body: impl Into<Body>) -> Answer {
+        self.post(path)
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .answer()
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: impl Into<Body>) -> Answer {
+        self.post_as(path, JSON, body).await
+    }
+
+    pub async fn post_form(&self, path: &str, body: impl Into<Body>) -> Answer {
+        self.post_as(path, FORM, body).await
+    }
+}
+
+/// The real server, started as `main` starts it (`server::start`, then `Running::serve`), on a
+/// random loopback port with its own mail folder and the demo registrations, and a client for
+/// it (through `Deref`: `app.post_json(…)`). Stops when dropped; its SQLite database, if it has
+/// one of its own, goes with it.
+pub struct TestApp {
     pub addr: SocketAddr,
+    pub http: Http,
     pub mail_dir: tempfile::TempDir,
     /// The server's own connection pool (for tests that look at the rows it wrote).
     pub conn: sea_orm::DatabaseConnection,
     _db: Option<TestDb>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<Result<(), server::StartError>>>,
 }
 
-impl TestServer {
-    pub async fn start() -> Self {
-        Self::start_with(&[]).await
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
     }
 
-    /// On a SQLite database of its own.
-    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+    /// With more settings, on a SQLite database of its own.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
         let db = TestDb::sqlite();
-        let mut server = Self::start_on(&db, extra).await;
-        server._db = Some(db);
-        server
+        let mut app = Self::spawn_on(&db, extra).await;
+        app._db = Some(db);
+        app
     }
 
     /// On `db`, which other servers may share (as production instances share PostgreSQL).
-    pub async fn start_on(db: &TestDb, extra: &[(&str, &str)]) -> Self {
+    pub async fn spawn_on(db: &TestDb, extra: &[(&str, &str)]) -> Self {
         let mail_dir = tempfile::tempdir().unwrap();
         let running = server::start(&config_with(db, mail_dir.path(), extra))
             .await
@@ -276,22 +310,68 @@ impl TestServer {
         let addr = running.addr;
         let conn = running.services.db.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(running.serve(async {
+        let served = tokio::spawn(running.serve(async {
             let _ = stopped.await;
         }));
-        TestServer {
+        TestApp {
             addr,
+            http: Http::new(addr),
             mail_dir,
             conn,
             _db: None,
             stop: Some(stop),
+            served: Some(served),
+        }
+    }
+
+    /// Asks the server to stop, as a signal does, and waits at most `limit` for `serve` to
+    /// return; its result.
+    pub async fn shut_down(mut self, limit: Duration) -> Result<(), server::StartError> {
+        let _ = self.stop.take().expect("running").send(());
+        let served = self.served.take().expect("running");
+        tokio::time::timeout(limit, served)
+            .await
+            .expect("serve() returned in time")
+            .expect("serve() did not panic")
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
 
+/// For the tests about the bytes on the wire (malformed requests, hand-made framing, connections
+/// that are slow, cut or too many): `raw` as it is, over a fresh connection; the whole answer as
+/// text, whatever arrived before the server closed.
+pub async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    // The server may answer (413) and close before it has read everything.
+    let _ = stream.write_all(raw).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status of a raw answer, if it has a status line.
+pub fn raw_status(answer: &str) -> Option<u16> {
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// `n` approved accounts with passports, for tests that need many distinct recipients:
 /// (ID usuario, identificación, correo).
-pub fn cuentas(n: usize) -> Vec<(String, String, String)> {
+pub fn accounts(n: usize) -> Vec<(String, String, String)> {
     (0..n)
         .map(|i| {
             (
@@ -304,9 +384,9 @@ pub fn cuentas(n: usize) -> Vec<(String, String, String)> {
 }
 
 /// The same accounts as the operator's CSV import reads them.
-pub fn cuentas_csv(cuentas: &[(String, String, String)]) -> String {
+pub fn accounts_csv(accounts: &[(String, String, String)]) -> String {
     let mut csv = String::from("usuario,clasificacion,identificacion,ruc_empresa,correo,estado\n");
-    for (usuario, identificacion, correo) in cuentas {
+    for (usuario, identificacion, correo) in accounts {
         csv.push_str(&format!(
             "{usuario},usuario_general,{identificacion},,{correo},aprobada\n"
         ));
@@ -315,19 +395,19 @@ pub fn cuentas_csv(cuentas: &[(String, String, String)]) -> String {
 }
 
 /// Registers the accounts through the import code (which validates every row).
-pub async fn registrar(db: &sea_orm::DatabaseConnection, cuentas: &[(String, String, String)]) {
-    let parsed = server::registrations::parse_csv(cuentas_csv(cuentas).as_bytes()).unwrap();
+pub async fn register(db: &sea_orm::DatabaseConnection, accounts: &[(String, String, String)]) {
+    let parsed = server::registrations::parse_csv(accounts_csv(accounts).as_bytes()).unwrap();
     assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
     server::registrations::upsert(db, &parsed.rows, 1_764_400_000_000)
         .await
         .unwrap();
 }
 
-/// The JSON body of a reset request for one of [`cuentas`].
-pub fn reinicio_json(cuenta: &(String, String, String)) -> String {
+/// The JSON body of a reset request for one of [`accounts`].
+pub fn reset_json(account: &(String, String, String)) -> String {
     format!(
         r#"{{"usuario":"{}","identificacion":"{}","correo":"{}"}}"#,
-        cuenta.0, cuenta.1, cuenta.2
+        account.0, account.1, account.2
     )
 }
 
@@ -337,12 +417,4 @@ pub fn free_port() -> SocketAddr {
         .unwrap()
         .local_addr()
         .unwrap()
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }

@@ -1,32 +1,33 @@
 //! The JSON endpoints through the real router on a real socket: what a browser, `curl` or an
 //! attacker gets back. Every failure is a 4xx with a JSON body; nothing reaches a 5xx or a panic.
-
-mod support;
+//! An HTTP client throughout, except where the test is about the framing itself (a body that
+//! never arrives, a chunked body made by hand).
 
 use serde_json::{Value, json};
-use support::TestServer;
 
-const JSON: &str = "application/json";
+use crate::helpers::{self, Answer, Exchange, JSON, TestApp};
 
-async fn call(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    let (status, content_type, body) =
-        support::post(server.addr, path, JSON, body.to_string().as_bytes()).await;
+async fn call(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let answer = app.post_json(path, body.to_string()).await;
     assert!(
-        content_type.starts_with(JSON),
-        "{status} {content_type} {body}"
+        answer.content_type().starts_with(JSON),
+        "{} {} {}",
+        answer.status,
+        answer.content_type(),
+        answer.body
     );
     (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")),
+        answer.status,
+        serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {}", answer.body)),
     )
 }
 
 // Leptos renders and serves on tokio's multi-threaded runtime, as in production.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buscar_id_answers_the_id_usuario() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let (status, body) = call(
-        &server,
+        &app,
         "/api/buscar_id",
         json!({"clasificacion": "representante_legal", "ruc_empresa": "0993370026001", "identificacion": "0926687856"}),
     )
@@ -36,9 +37,9 @@ async fn buscar_id_answers_the_id_usuario() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_errors_come_back_all_at_once_with_codes_and_messages() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let (status, body) = call(
-        &server,
+        &app,
         "/api/buscar_id",
         json!({"clasificacion": "empleado", "correo": "x@y.com", "identificacion": "1710034066"}),
     )
@@ -64,24 +65,21 @@ async fn field_errors_come_back_all_at_once_with_codes_and_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miss_a_pending_and_a_disabled_registration_look_the_same() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let mut answers = Vec::new();
     for (clasificacion, correo, identificacion) in [
         ("usuario_general", "nadie@example.com", "1710034065"),
         ("perito", "pedro.pendiente@example.com", "0102030400"),
         ("usuario_general", "diana.d@example.com", "2401010109"),
     ] {
-        answers.push(
-            support::post(
-                server.addr,
+        let answer = app
+            .post_json(
                 "/api/buscar_id",
-                JSON,
                 json!({"clasificacion": clasificacion, "correo": correo, "identificacion": identificacion})
-                    .to_string()
-                    .as_bytes(),
+                    .to_string(),
             )
-            .await,
-        );
+            .await;
+        answers.push((answer.status, answer.content_type().to_owned(), answer.body));
     }
     assert_eq!(answers[0].0, 404);
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
@@ -90,25 +88,30 @@ async fn a_miss_a_pending_and_a_disabled_registration_look_the_same() {
 }
 
 /// A response with what legitimately differs between two identical requests taken out: the
-/// `Date` header and the per-response CSP nonce.
-fn comparable((status, head, body): (u16, String, String)) -> String {
-    let head: Vec<String> = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
-        .map(|l| match l.find("'nonce-") {
-            Some(i) => {
-                let end = l[i + 1..].find('\'').map_or(l.len(), |e| i + 2 + e);
-                format!("{}'nonce-…'{}", &l[..i], &l[end..])
+/// `Date` header and the per-response CSP nonce. The status, every other header (name and
+/// value, in order) and the body.
+fn comparable(answer: Answer) -> String {
+    let head: Vec<String> = answer
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != "date")
+        .map(|(name, value)| {
+            let l = format!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+            match l.find("'nonce-") {
+                Some(i) => {
+                    let end = l[i + 1..].find('\'').map_or(l.len(), |e| i + 2 + e);
+                    format!("{}'nonce-…'{}", &l[..i], &l[end..])
+                }
+                None => l,
             }
-            None => l.to_owned(),
         })
         .collect();
-    format!("{status}\n{}\n\n{body}", head.join("\n"))
+    format!("{}\n{}\n\n{}", answer.status, head.join("\n"), answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_answers_the_same_whether_or_not_an_email_is_queued() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let correo = "maria.perez@example.com";
     let requests = [
         ("mperez", "1710034065", "queued"),
@@ -124,13 +127,9 @@ async fn a_reset_answers_the_same_whether_or_not_an_email_is_queued() {
         for (usuario, identificacion, what) in requests {
             let body =
                 json!({"usuario": usuario, "identificacion": identificacion, "correo": correo});
-            let answer = support::post_head(
-                server.addr,
-                "/api/solicitar_reinicio",
-                JSON,
-                body.to_string().as_bytes(),
-            )
-            .await;
+            let answer = app
+                .post_json("/api/solicitar_reinicio", body.to_string())
+                .await;
             answers.push((what, comparable(answer)));
         }
         if attempt < 2 && answers.iter().any(|(_, a)| a != &answers[0].1) {
@@ -145,28 +144,20 @@ async fn a_reset_answers_the_same_whether_or_not_an_email_is_queued() {
     }
     // Exactly one message went out, to the registered account.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(
-        std::fs::read_dir(server.mail_dir.path()).unwrap().count(),
-        1
-    );
+    assert_eq!(std::fs::read_dir(app.mail_dir.path()).unwrap().count(), 1);
 
     // Many more requests for the same identification are answered alike, known or unknown: a
     // reset is never refused per identity (someone holding only a cédula must not be able to
     // use up its owner's resets), only silently capped per account.
     let repeated = |usuario: &'static str, identificacion: &'static str, correo: &'static str| {
         let body = json!({"usuario": usuario, "identificacion": identificacion, "correo": correo});
-        let addr = server.addr;
+        let http = app.http.clone();
         async move {
             let mut answers = Vec::new();
             for _ in 0..6 {
                 answers.push(comparable(
-                    support::post_head(
-                        addr,
-                        "/api/solicitar_reinicio",
-                        JSON,
-                        body.to_string().as_bytes(),
-                    )
-                    .await,
+                    http.post_json("/api/solicitar_reinicio", body.to_string())
+                        .await,
                 ));
             }
             answers
@@ -184,9 +175,9 @@ async fn a_reset_answers_the_same_whether_or_not_an_email_is_queued() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_answers_at_once_and_the_email_follows() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let (status, body) = call(
-        &server,
+        &app,
         "/api/solicitar_reinicio",
         json!({"usuario": "mperez", "identificacion": "1710034065", "correo": "Maria.Perez@example.com"}),
     )
@@ -199,7 +190,7 @@ async fn a_reset_answers_at_once_and_the_email_follows() {
     // The worker, woken by the request, writes the message to the outbox folder.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        if std::fs::read_dir(server.mail_dir.path()).unwrap().count() == 1 {
+        if std::fs::read_dir(app.mail_dir.path()).unwrap().count() == 1 {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no e-mail written");
@@ -209,7 +200,7 @@ async fn a_reset_answers_at_once_and_the_email_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_requests_are_4xx_never_5xx() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         (JSON, b"{not json".to_vec(), 400),
         (JSON, b"".to_vec(), 400),
@@ -233,92 +224,72 @@ async fn unreadable_requests_are_4xx_never_5xx() {
     ];
     for path in ["/api/buscar_id", "/api/solicitar_reinicio"] {
         for (content_type, body, expected) in &cases {
-            let (status, _, text) = support::post(server.addr, path, content_type, body).await;
+            let answer = app.post_as(path, content_type, body.clone()).await;
             assert_eq!(
-                status,
+                answer.status,
                 *expected,
-                "{path} {content_type} {} bytes: {text}",
-                body.len()
+                "{path} {content_type} {} bytes: {}",
+                body.len(),
+                answer.body
             );
         }
     }
     // A JSON body with unknown fields and missing ones is read as empty fields: field errors.
-    let (status, body) = call(&server, "/api/buscar_id", json!({"otro": 1})).await;
+    let (status, body) = call(&app, "/api/buscar_id", json!({"otro": 1})).await;
     assert_eq!(status, 422);
     assert_eq!(body["campos"][0]["code"], "field.required");
     // And the server is still fine.
-    assert_eq!(
-        support::get(server.addr, "/healthz").await,
-        (200, "ok".to_owned())
-    );
+    let health = app.page("/healthz").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sixth_lookup_in_an_hour_is_429_with_retry_after() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let body = json!({"clasificacion": "usuario_general", "correo": "nadie@example.com", "identificacion": "AB99999"});
     for _ in 0..5 {
-        let (status, _) = call(&server, "/api/buscar_id", body.clone()).await;
+        let (status, _) = call(&app, "/api/buscar_id", body.clone()).await;
         assert_eq!(status, 404);
     }
-    let (status, head, text) = support::post_head(
-        server.addr,
-        "/api/buscar_id",
-        JSON,
-        body.to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 429, "{text}");
-    let retry: u64 = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("retry-after:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .expect("Retry-After");
+    let answer = app.post_json("/api/buscar_id", body.to_string()).await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    let retry: u64 = answer
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!((3500..=3600).contains(&retry), "{retry}");
-    let body: Value = serde_json::from_str(&text).unwrap();
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(body["error"], "limite");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_address_has_a_burst_then_429() {
-    let server = TestServer::start_with(&[
+    let app = TestApp::spawn_with(&[
         ("REINICIO_LIMITE_IP_POR_MINUTO", "1"),
         ("REINICIO_LIMITE_IP_RAFAGA", "3"),
     ])
     .await;
-    let pedir = |i: u32| json!({"clasificacion": "usuario_general", "correo": "x@example.com", "identificacion": format!("PAS{i:05}")});
+    let request = |i: u32| json!({"clasificacion": "usuario_general", "correo": "x@example.com", "identificacion": format!("PAS{i:05}")});
     for i in 0..3 {
-        let (status, _) = call(&server, "/api/buscar_id", pedir(i)).await;
+        let (status, _) = call(&app, "/api/buscar_id", request(i)).await;
         assert_eq!(status, 404, "request {i} is within the burst");
     }
-    let (status, head, text) = support::post_head(
-        server.addr,
-        "/api/buscar_id",
-        JSON,
-        pedir(9).to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 429, "{text}");
-    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    let answer = app
+        .post_json("/api/buscar_id", request(9).to_string())
+        .await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert!(answer.header("retry-after").is_some(), "{answer:?}");
     assert_eq!(
-        serde_json::from_str::<Value>(&text).unwrap()["error"],
+        serde_json::from_str::<Value>(&answer.body).unwrap()["error"],
         "limite_direccion"
     );
     // The reset endpoint and the form post share the address's quota.
-    let (status, _, _) =
-        support::post_head(server.addr, "/api/solicitar_reinicio", JSON, b"{}").await;
-    assert_eq!(status, 429);
-    let (status, _, text) = support::post_head(
-        server.addr,
-        "/",
-        "application/x-www-form-urlencoded",
-        b"accion=buscar",
-    )
-    .await;
-    assert_eq!(status, 429);
+    let answer = app.post_json("/api/solicitar_reinicio", "{}").await;
+    assert_eq!(answer.status, 429);
+    let answer = app.post_form("/", "accion=buscar").await;
+    assert_eq!(answer.status, 429);
+    let text = answer.body;
     // The form's answer is the page, with the address's message (not the identity's) in the
     // section that was sent and the values kept.
     assert!(text.contains("<!DOCTYPE html>"), "{text}");
@@ -327,48 +298,39 @@ async fn each_address_has_a_burst_then_429() {
         "{text}"
     );
     assert!(!text.contains("con esta identificación"), "{text}");
-    let (status, head, text) = support::post_head(
-        server.addr,
-        "/",
-        "application/x-www-form-urlencoded",
-        b"accion=confirmar&usuario=mperez&identificacion=1710034065&correo=maria.perez%40example.com",
-    )
-    .await;
-    assert_eq!(status, 429);
-    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
-    assert!(text.contains("desde su conexión") && text.contains("maria.perez@example.com"));
+    let answer = app
+        .post_form(
+            "/",
+            "accion=confirmar&usuario=mperez&identificacion=1710034065&correo=maria.perez%40example.com",
+        )
+        .await;
+    assert_eq!(answer.status, 429);
+    assert!(answer.header("retry-after").is_some(), "{answer:?}");
+    assert!(
+        answer.body.contains("desde su conexión")
+            && answer.body.contains("maria.perez@example.com")
+    );
     // Pages and health checks are not limited.
-    assert_eq!(support::get(server.addr, "/healthz").await.0, 200);
+    assert_eq!(app.page("/healthz").await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
-    async fn three_from_two_clients(server: &TestServer) -> Vec<u16> {
+    async fn three_from_two_clients(app: &TestApp) -> Vec<u16> {
         let mut statuses = Vec::new();
         for (i, client) in ["203.0.113.7", "203.0.113.7", "198.51.100.9"]
             .iter()
             .enumerate()
         {
             let body = json!({"clasificacion": "auditor", "correo": "x@example.com", "identificacion": format!("XFF{i:05}")});
-            let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let body = body.to_string();
-            let req = format!(
-                "POST /api/buscar_id HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Forwarded-For: 10.0.0.1, {client}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                server.addr,
-                body.len()
-            );
-            stream.write_all(req.as_bytes()).await.unwrap();
-            let mut raw = Vec::new();
-            stream.read_to_end(&mut raw).await.unwrap();
-            statuses.push(
-                String::from_utf8_lossy(&raw)
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap()
-                    .parse()
-                    .unwrap(),
-            );
+            let answer = app
+                .post("/api/buscar_id")
+                .header("content-type", JSON)
+                .header("x-forwarded-for", format!("10.0.0.1, {client}"))
+                .body(body.to_string())
+                .answer()
+                .await;
+            statuses.push(answer.status);
         }
         statuses
     }
@@ -377,34 +339,29 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
         ("REINICIO_LIMITE_IP_RAFAGA", "1"),
     ];
     // Untrusted: the header is ignored, all three come from 127.0.0.1.
-    let server = TestServer::start_with(&limits).await;
-    assert_eq!(three_from_two_clients(&server).await, [404, 429, 429]);
+    let app = TestApp::spawn_with(&limits).await;
+    assert_eq!(three_from_two_clients(&app).await, [404, 429, 429]);
     // Trusted: the proxy's last hop tells the clients apart.
     let mut trusted = limits.to_vec();
     trusted.push(("REINICIO_PROXY_CONFIABLE", "true"));
-    let server = TestServer::start_with(&trusted).await;
-    assert_eq!(three_from_two_clients(&server).await, [404, 429, 404]);
+    let app = TestApp::spawn_with(&trusted).await;
+    assert_eq!(three_from_two_clients(&app).await, [404, 429, 404]);
 }
 
 /// 200 requests alternating between a registered and an unknown identity: the two must not be
 /// told apart by time. Prints the figures (run with --nocapture to see them).
 /// `known` and `unknown` are (JSON body, expected status).
-async fn alternate_and_time(
-    server: &TestServer,
-    path: &str,
-    known: (&str, u16),
-    unknown: (&str, u16),
-) {
+async fn alternate_and_time(app: &TestApp, path: &str, known: (&str, u16), unknown: (&str, u16)) {
     // Warm up connections, caches and the database file.
     for _ in 0..10 {
-        support::post(server.addr, path, JSON, known.0.as_bytes()).await;
-        support::post(server.addr, path, JSON, unknown.0.as_bytes()).await;
+        app.post_json(path, known.0.to_owned()).await;
+        app.post_json(path, unknown.0.to_owned()).await;
     }
     let (mut t_known, mut t_unknown) = (Vec::new(), Vec::new());
     for _ in 0..100 {
         for ((body, expected), times) in [(known, &mut t_known), (unknown, &mut t_unknown)] {
             let start = std::time::Instant::now();
-            let (status, _, _) = support::post(server.addr, path, JSON, body.as_bytes()).await;
+            let status = app.post_json(path, body.to_owned()).await.status;
             times.push(start.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(status, expected, "{path} {body}");
         }
@@ -432,11 +389,11 @@ async fn alternate_and_time(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hit_and_a_miss_take_the_same_time() {
-    let server = TestServer::start_with(&[("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "100000")]).await;
+    let app = TestApp::spawn_with(&[("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "100000")]).await;
     let hit = json!({"clasificacion": "usuario_general", "correo": "maria.perez@example.com", "identificacion": "1710034065"});
     let miss = json!({"clasificacion": "usuario_general", "correo": "nadie@example.com", "identificacion": "0926687856"});
     alternate_and_time(
-        &server,
+        &app,
         "/api/buscar_id",
         (&hit.to_string(), 200),
         (&miss.to_string(), 404),
@@ -448,28 +405,17 @@ async fn a_hit_and_a_miss_take_the_same_time() {
 /// new password) and one that queues nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_that_queues_and_one_that_does_not_take_the_same_time() {
-    let server = TestServer::start_with(&[("REINICIO_LIMITE_REINICIOS_POR_HORA", "100000")]).await;
+    let app = TestApp::spawn_with(&[("REINICIO_LIMITE_REINICIOS_POR_HORA", "100000")]).await;
     let hit = json!({"usuario": "mperez", "identificacion": "1710034065", "correo": "maria.perez@example.com"});
     let miss = json!({"usuario": "nadie", "identificacion": "0926687856", "correo": "maria.perez@example.com"});
     alternate_and_time(
-        &server,
+        &app,
         "/api/solicitar_reinicio",
         (&hit.to_string(), 200),
         (&miss.to_string(), 200),
     )
     .await;
-    assert!(std::fs::read_dir(server.mail_dir.path()).unwrap().count() > 1);
-}
-
-/// A raw request over a fresh connection, sent as `raw` (the head and any body); the whole answer.
-async fn crudo(addr: std::net::SocketAddr, raw: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    // The server may answer (413) and close before it has read everything.
-    let _ = stream.write_all(raw).await;
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer).await;
-    String::from_utf8_lossy(&answer).into_owned()
+    assert!(std::fs::read_dir(app.mail_dir.path()).unwrap().count() > 1);
 }
 
 /// Behind a trusted proxy the client is the last entry of X-Forwarded-For in every form a proxy
@@ -477,7 +423,7 @@ async fn crudo(addr: std::net::SocketAddr, raw: &[u8]) -> String {
 /// they write themselves, stays one client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_forwarded_entry_counts_with_a_port_or_brackets() {
-    let server = TestServer::start_with(&[
+    let app = TestApp::spawn_with(&[
         ("REINICIO_LIMITE_IP_POR_MINUTO", "1"),
         ("REINICIO_LIMITE_IP_RAFAGA", "1"),
         ("REINICIO_PROXY_CONFIABLE", "true"),
@@ -490,14 +436,16 @@ async fn the_last_forwarded_entry_counts_with_a_port_or_brackets() {
         let mut statuses = Vec::new();
         for i in 0..3 {
             let body = json!({"clasificacion": "auditor", "correo": "x@example.com", "identificacion": format!("XFF{n}{i:04}")}).to_string();
-            let raw = format!(
-                "POST /api/buscar_id HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Forwarded-For: 10.9.{n}.{i}, {ultima}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let answer = crudo(server.addr, raw.as_bytes()).await;
-            statuses.push(answer.split_whitespace().nth(1).unwrap().to_owned());
+            let answer = app
+                .post("/api/buscar_id")
+                .header("content-type", JSON)
+                .header("x-forwarded-for", format!("10.9.{n}.{i}, {ultima}"))
+                .body(body)
+                .answer()
+                .await;
+            statuses.push(answer.status);
         }
-        assert_eq!(statuses, ["404", "429", "429"], "{ultima}");
+        assert_eq!(statuses, [404, 429, 429], "{ultima}");
     }
 }
 
@@ -505,9 +453,10 @@ async fn the_last_forwarded_entry_counts_with_a_port_or_brackets() {
 /// headers as every other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_request_gets_408_with_the_security_headers() {
-    let server = TestServer::start_with(&[("REINICIO_REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let app = TestApp::spawn_with(&[("REINICIO_REQUEST_TIMEOUT_SECONDS", "1")]).await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Raw TCP: an HTTP client sends the body it is given; this one must never arrive.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     stream
         .write_all(b"POST /api/buscar_id HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"clasif")
         .await
@@ -531,10 +480,11 @@ async fn a_timed_out_request_gets_408_with_the_security_headers() {
     }
 }
 
-/// A body over 16 KiB is refused with 413 whether it says its size or comes in chunks.
+/// A body over 16 KiB is refused with 413 whether it says its size or comes in chunks. Raw TCP:
+/// the chunks are made by hand, and the server answers before it has read the body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_body_over_the_limit_gets_413_like_a_sized_one() {
-    let server = TestServer::start().await;
+    let app = TestApp::spawn().await;
     let grande = "a".repeat(20 * 1024);
     for (path, content_type) in [
         ("/api/buscar_id", JSON),
@@ -552,7 +502,7 @@ async fn a_chunked_body_over_the_limit_gets_413_like_a_sized_one() {
             ));
         }
         chunked.push_str("0\r\n\r\n");
-        let answer = crudo(server.addr, chunked.as_bytes()).await;
+        let answer = helpers::raw_exchange(app.addr, chunked.as_bytes()).await;
         assert!(
             answer.starts_with("HTTP/1.1 413"),
             "{path} chunked: {answer}"
@@ -561,7 +511,7 @@ async fn a_chunked_body_over_the_limit_gets_413_like_a_sized_one() {
             "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{grande}",
             grande.len()
         );
-        let answer = crudo(server.addr, sized.as_bytes()).await;
+        let answer = helpers::raw_exchange(app.addr, sized.as_bytes()).await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{path} sized: {answer}");
     }
     // A small chunked body is read as usual.
@@ -571,6 +521,6 @@ async fn a_chunked_body_over_the_limit_gets_413_like_a_sized_one() {
         "POST /api/buscar_id HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
         body.len()
     );
-    let answer = crudo(server.addr, raw.as_bytes()).await;
+    let answer = helpers::raw_exchange(app.addr, raw.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
 }

@@ -1,38 +1,31 @@
-//! The real application on a random port, reached over TCP.
+//! The real application on a random port, reached over HTTP; and a start-up it refuses.
 
-mod support;
+use std::{process::Command, time::Duration};
 
-use std::process::Command;
+use crate::helpers::TestApp;
 
 // Leptos renders on tokio's multi-threaded runtime, as in production.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_healthz_and_the_server_rendered_page() {
-    let test_db = support::TestDb::sqlite();
-    let mail = tempfile::tempdir().unwrap();
-    let running = server::start(&support::config(&test_db, mail.path()))
-        .await
-        .unwrap();
-    let addr = running.addr;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(running.serve(async {
-        let _ = stopped.await;
-    }));
+    let app = TestApp::spawn().await;
 
-    assert_eq!(support::get(addr, "/healthz").await, (200, "ok".to_owned()));
-    let (status, body) = support::get(addr, "/").await;
-    assert_eq!(status, 200);
+    let health = app.page("/healthz").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    let page = app.page("/").await;
+    assert_eq!(page.status, 200);
     assert!(
         // `<!>` is a hydration marker the renderer may leave after text.
-        body.replace("<!>", "")
+        page.body
+            .replace("<!>", "")
             .contains("<h1>Solicitud de reinicio de clave automática</h1>"),
-        "{body}"
+        "{}",
+        page.body
     );
-    let (status, body) = support::get(addr, "/no-existe").await;
-    assert_eq!(status, 404);
-    assert!(body.contains("Página no encontrada"));
+    let missing = app.page("/no-existe").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Página no encontrada"));
 
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    app.shut_down(Duration::from_secs(10)).await.unwrap();
 }
 
 #[test]

@@ -1,10 +1,7 @@
 //! The services behind the page, called directly with a manual clock: "Buscar ID", the reset
 //! request and the outbox, sign-in and password changes, maintenance. On SQLite and (with
-//! TEST_POSTGRES_URL) on PostgreSQL: the same test code for both. This file holds the fixture and
-//! the helpers; each module one area.
-
-#[path = "../support/mod.rs"]
-mod support;
+//! TEST_POSTGRES_URL) on PostgreSQL: the same test code for both. This module holds the fixture
+//! and the helpers; each submodule one area.
 
 mod batching;
 mod delivery;
@@ -14,10 +11,9 @@ mod sign_in;
 
 use std::{sync::Arc, time::Duration};
 
-use app::api::ssr::Backend;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use server::entities::sign_in_failure;
-use server::services::sign_in::{self as auth, IngresoError};
+use server::services::sign_in::{self as auth, SignInError};
 use server::{
     config::MailTransport,
     db,
@@ -31,11 +27,12 @@ use server::{
         password, registry,
     },
 };
-use support::smtp::SmtpSink;
 use validation::{
     BusquedaId, BusquedaIdInput, CambioClaveInput, Ingreso, IngresoInput, ReinicioClave,
     ReinicioClaveInput,
 };
+
+use crate::helpers::{self, smtp::SmtpSink};
 
 const START_MS: i64 = 1_796_000_000_000; // 2026-11-29
 
@@ -191,14 +188,14 @@ async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
 /// it with `clave`. Returns the token of that sign-in's session.
 async fn clave_propia(f: &Fixture, dir: &std::path::Path, clave: &str) -> String {
     let secret = temporal(f, dir).await;
-    let nueva = auth::ingresar(&f.services, &ingreso("mperez", &secret), None)
+    let nueva = auth::attempt(&f.services, &ingreso("mperez", &secret), None)
         .await
         .unwrap();
-    let s = auth::sesion(&f.services, &nueva.token)
+    let s = auth::session(&f.services, &nueva.token)
         .await
         .unwrap()
         .unwrap();
-    auth::cambiar_clave(&f.services, &s, &cambio(clave), None, None)
+    auth::change_password(&f.services, &s, &cambio(clave), None, None)
         .await
         .unwrap();
     nueva.token

@@ -1,22 +1,22 @@
 //! Malformed input to every endpoint: random bytes, huge fields, wrong types, invalid UTF-8,
 //! missing and duplicated fields, under every content type. Whatever arrives, the answer is a
 //! 2xx, 3xx or 4xx, never a 5xx, and nothing panics. The number of cases tried is printed
-//! (`cargo test --test malformed -- --nocapture`).
-
-mod support;
+//! (`cargo test -p server --test it malformed -- --nocapture`). The cases go over raw TCP: an
+//! HTTP client would refuse to send many of them.
 
 use std::{
     net::SocketAddr,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
-use support::TestServer;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+use crate::helpers::{self, TestApp};
 
-static PANICS: AtomicUsize = AtomicUsize::new(0);
+/// The name of this test's runtime threads: the panic hook is process-wide, and counts only the
+/// panics on them (another test's failing assertion must not fail this one).
+const THREADS: &str = "malformed-runtime";
 
 /// A deterministic generator (xorshift64*), so that a failure can be replayed.
 struct Bytes(u64);
@@ -43,21 +43,16 @@ struct Case {
 
 /// Sends one raw request; returns the status, or None if the server closed without answering.
 async fn send(addr: SocketAddr, case: &Case) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).await.ok()?;
-    let head = format!(
+    let mut raw = format!(
         "{} {} HTTP/1.1\r\nHost: {addr}\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n",
         case.method,
         case.path,
         case.headers,
         case.body.len()
-    );
-    stream.write_all(head.as_bytes()).await.ok()?;
-    // The server may answer (413) and close before reading a body over the limit.
-    let _ = stream.write_all(&case.body).await;
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw);
-    text.split_whitespace().nth(1)?.parse().ok()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&case.body);
+    helpers::raw_status(&helpers::raw_exchange(addr, &raw).await)
 }
 
 const JSON_FIELDS: [&[&str]; 2] = [
@@ -340,43 +335,62 @@ fn cases(cookie: &str) -> Vec<Case> {
 
 /// Signs in as a demo account and returns the session token, so that the account pages are
 /// reached past the session check.
-async fn session(addr: SocketAddr) -> String {
-    let body = "usuario=lmora.aux&clave=clave%20de%20demostraci%C3%B3n";
-    let (status, head, _) = support::post_head(
-        addr,
-        "/ingreso",
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 303, "{head}");
-    head.lines()
-        .find_map(|l| l.strip_prefix("set-cookie: sesion="))
-        .and_then(|v| v.split(';').next())
+async fn session(app: &TestApp) -> String {
+    let answer = app
+        .post_form(
+            "/ingreso",
+            "usuario=lmora.aux&clave=clave%20de%20demostraci%C3%B3n",
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{answer:?}");
+    answer
+        .cookie()
+        .as_deref()
+        .and_then(|c| c.strip_prefix("sesion="))
         .expect("session cookie")
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_input_never_gets_a_5xx_or_a_panic() {
-    let default_hook = std::panic::take_hook();
+/// Tokio's multi-threaded runtime with two workers, as `#[tokio::test(flavor = "multi_thread")]`
+/// builds it, but with threads of a name of their own: the server's handlers run on them, and
+/// the panic hook counts the panics there and on the test's own thread. (The hook stays after
+/// the test, counting nothing: those threads are gone.)
+#[test]
+fn malformed_input_never_gets_a_5xx_or_a_panic() {
+    let panics = Arc::new(AtomicUsize::new(0));
+    let test_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    let counter = panics.clone();
     std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        default_hook(info);
+        let current = std::thread::current();
+        if current.name() == Some(THREADS) || current.id() == test_thread {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
     }));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(THREADS)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(sweep(panics));
+}
+
+async fn sweep(panics: Arc<AtomicUsize>) {
     // Limits raised so that every case reaches the code behind them.
-    let server = TestServer::start_with(&[
+    let app = TestApp::spawn_with(&[
         ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "1000000"),
         ("REINICIO_LIMITE_REINICIOS_POR_HORA", "1000000"),
     ])
     .await;
-    let cookie = session(server.addr).await;
+    let cookie = session(&app).await;
     let cases = cases(&cookie);
     let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
     for chunk in cases.chunks(16) {
         let mut answers = tokio::task::JoinSet::new();
         for (i, case) in chunk.iter().enumerate() {
-            let addr = server.addr;
+            let addr = app.addr;
             let case = Case {
                 method: case.method,
                 path: case.path.clone(),
@@ -407,7 +421,7 @@ async fn malformed_input_never_gets_a_5xx_or_a_panic() {
         cases.len()
     );
     assert!(cases.len() > 1_000);
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a handler panicked");
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "a handler panicked");
     // And the server still works.
-    assert_eq!(support::get(server.addr, "/healthz").await.0, 200);
+    assert_eq!(app.page("/healthz").await.status, 200);
 }

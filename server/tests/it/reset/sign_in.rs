@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_temporary_password_signs_in_once_and_forces_a_change() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let secret = temporal(&f, dir.path()).await;
@@ -16,7 +16,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             let services = f.services.clone();
             let form = ingreso("MPerez", &secret);
             tasks.push(tokio::spawn(async move {
-                auth::ingresar(&services, &form, None).await
+                auth::attempt(&services, &form, None).await
             }));
         }
         let mut sesiones = Vec::new();
@@ -32,8 +32,8 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         // count; the used temporary password is simply refused, with or without its hyphens.
         for typed in [secret.clone(), secret.replace('-', "")] {
             assert!(matches!(
-                auth::ingresar(&f.services, &ingreso("mperez", &typed), None).await,
-                Err(IngresoError::Credenciales)
+                auth::attempt(&f.services, &ingreso("mperez", &typed), None).await,
+                Err(SignInError::Credenciales)
             ));
         }
         assert!(
@@ -47,7 +47,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
         // And none of this took any Argon2 work.
         assert_eq!(f.services.argon2.computed(), 0, "{label}");
 
-        let sesion = auth::sesion(&f.services, &nueva.token)
+        let sesion = auth::session(&f.services, &nueva.token)
             .await
             .unwrap()
             .unwrap();
@@ -64,8 +64,8 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
             ("Password2024!", "clave.weak"),
             (secret.as_str(), "clave.temporal"),
         ] {
-            match auth::cambiar_clave(&f.services, &sesion, &cambio(clave), None, None).await {
-                Err(auth::CambioError::Campos(e)) => {
+            match auth::change_password(&f.services, &sesion, &cambio(clave), None, None).await {
+                Err(auth::ChangeError::Campos(e)) => {
                     assert_eq!(
                         e.get(validation::Field::Clave).map(|e| e.code()),
                         Some(code),
@@ -75,7 +75,7 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
                 other => panic!("{label} {clave}: {other:?}"),
             }
         }
-        auth::cambiar_clave(
+        auth::change_password(
             &f.services,
             &sesion,
             &cambio("una frase larga y propia"),
@@ -87,17 +87,17 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
 
         // The session goes on, no longer forced; the temporary password is gone; the new one works.
         assert!(
-            !auth::sesion(&f.services, &nueva.token)
+            !auth::session(&f.services, &nueva.token)
                 .await
                 .unwrap()
                 .unwrap()
                 .must_change
         );
         assert!(matches!(
-            auth::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
-            Err(IngresoError::Credenciales)
+            auth::attempt(&f.services, &ingreso("mperez", &secret), None).await,
+            Err(SignInError::Credenciales)
         ));
-        let normal = auth::ingresar(
+        let normal = auth::attempt(
             &f.services,
             &ingreso("MPEREZ", "una frase larga y propia"),
             None,
@@ -139,18 +139,18 @@ async fn the_temporary_password_signs_in_once_and_forces_a_change() {
 
 #[tokio::test]
 async fn a_password_change_ends_every_other_session() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let primera = clave_propia(&f, dir.path(), "primera clave larga").await;
-        let otra = auth::ingresar(&f.services, &ingreso("mperez", "primera clave larga"), None)
+        let otra = auth::attempt(&f.services, &ingreso("mperez", "primera clave larga"), None)
             .await
             .unwrap();
-        let s_otra = auth::sesion(&f.services, &otra.token)
+        let s_otra = auth::session(&f.services, &otra.token)
             .await
             .unwrap()
             .unwrap();
-        auth::cambiar_clave(
+        auth::change_password(
             &f.services,
             &s_otra,
             &cambio("segunda clave larga"),
@@ -160,19 +160,22 @@ async fn a_password_change_ends_every_other_session() {
         .await
         .unwrap();
         assert!(
-            auth::sesion(&f.services, &primera).await.unwrap().is_none(),
+            auth::session(&f.services, &primera)
+                .await
+                .unwrap()
+                .is_none(),
             "{}",
             test_db.label
         );
         assert!(
-            auth::sesion(&f.services, &otra.token)
+            auth::session(&f.services, &otra.token)
                 .await
                 .unwrap()
                 .is_some()
         );
-        auth::cerrar(&f.services, &otra.token).await.unwrap();
+        auth::sign_out(&f.services, &otra.token).await.unwrap();
         assert!(
-            auth::sesion(&f.services, &otra.token)
+            auth::session(&f.services, &otra.token)
                 .await
                 .unwrap()
                 .is_none()
@@ -183,7 +186,7 @@ async fn a_password_change_ends_every_other_session() {
 
 #[tokio::test]
 async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let label = test_db.label;
@@ -193,7 +196,7 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         // A new reset: the current password keeps working while the temporary one waits...
         let secret = temporal(&f, dir.path()).await;
         assert!(
-            auth::ingresar(
+            auth::attempt(
                 &f.services,
                 &ingreso("mperez", "clave actual de maria"),
                 None
@@ -206,14 +209,14 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         f.clock.advance_ms(60 * 60_000);
         assert!(
             matches!(
-                auth::ingresar(&f.services, &ingreso("mperez", &secret), None).await,
-                Err(IngresoError::Credenciales)
+                auth::attempt(&f.services, &ingreso("mperez", &secret), None).await,
+                Err(SignInError::Credenciales)
             ),
             "{label}"
         );
 
         // Sessions end after 30 idle minutes; any use restarts the count.
-        let token = auth::ingresar(
+        let token = auth::attempt(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
@@ -222,12 +225,12 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
         .unwrap()
         .token;
         f.clock.advance_ms(29 * 60_000);
-        assert!(auth::sesion(&f.services, &token).await.unwrap().is_some());
+        assert!(auth::session(&f.services, &token).await.unwrap().is_some());
         f.clock.advance_ms(29 * 60_000);
-        assert!(auth::sesion(&f.services, &token).await.unwrap().is_some());
+        assert!(auth::session(&f.services, &token).await.unwrap().is_some());
         f.clock.advance_ms(30 * 60_000);
         assert!(
-            auth::sesion(&f.services, &token).await.unwrap().is_none(),
+            auth::session(&f.services, &token).await.unwrap().is_none(),
             "{label}"
         );
         test_db.drop_database().await;
@@ -236,7 +239,7 @@ async fn expiry_idle_sessions_and_a_pending_reset_that_locks_nobody_out() {
 
 #[tokio::test]
 async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let label = test_db.label;
@@ -245,34 +248,34 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
         for usuario in ["mperez", "nadie.existe"] {
             for _ in 0..5 {
                 let r =
-                    auth::ingresar(&f.services, &ingreso(usuario, "clave equivocada"), None).await;
+                    auth::attempt(&f.services, &ingreso(usuario, "clave equivocada"), None).await;
                 assert!(
-                    matches!(r, Err(IngresoError::Credenciales)),
+                    matches!(r, Err(SignInError::Credenciales)),
                     "{label} {usuario}"
                 );
             }
             // Even the right password is refused now, with the time to wait.
             let r =
-                auth::ingresar(&f.services, &ingreso(usuario, "clave buena de maria"), None).await;
+                auth::attempt(&f.services, &ingreso(usuario, "clave buena de maria"), None).await;
             assert!(
-                matches!(r, Err(IngresoError::Bloqueado { minutos: 15 })),
+                matches!(r, Err(SignInError::Bloqueado { minutos: 15 })),
                 "{label} {usuario}: {r:?}"
             );
         }
         f.clock.advance_ms(10 * 60_000);
-        let r = auth::ingresar(
+        let r = auth::attempt(
             &f.services,
             &ingreso("MPEREZ", "clave buena de maria"),
             None,
         )
         .await;
         assert!(
-            matches!(r, Err(IngresoError::Bloqueado { minutos: 5 })),
+            matches!(r, Err(SignInError::Bloqueado { minutos: 5 })),
             "{label}"
         );
         f.clock.advance_ms(5 * 60_000);
         assert!(
-            auth::ingresar(
+            auth::attempt(
                 &f.services,
                 &ingreso("mperez", "clave buena de maria"),
                 None
@@ -284,10 +287,10 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
 
         // A success resets the count: four more failures do not lock.
         for _ in 0..4 {
-            let _ = auth::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+            let _ = auth::attempt(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
         }
         assert!(
-            auth::ingresar(
+            auth::attempt(
                 &f.services,
                 &ingreso("mperez", "clave buena de maria"),
                 None
@@ -304,12 +307,12 @@ async fn five_failures_lock_an_id_for_fifteen_minutes_known_or_not() {
 /// current password; a wrong or missing one changes nothing and counts as a failed attempt.
 #[tokio::test]
 async fn a_voluntary_change_needs_the_current_password() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let dir = tempfile::tempdir().unwrap();
         clave_propia(&f, dir.path(), "clave actual de maria").await;
-        let normal = auth::ingresar(
+        let normal = auth::attempt(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
@@ -317,14 +320,14 @@ async fn a_voluntary_change_needs_the_current_password() {
         .await
         .unwrap();
         assert!(!normal.must_change);
-        let sesion = auth::sesion(&f.services, &normal.token)
+        let sesion = auth::session(&f.services, &normal.token)
             .await
             .unwrap()
             .unwrap();
         for actual in [None, Some(""), Some("no es la clave actual")] {
             assert!(
                 matches!(
-                    auth::cambiar_clave(
+                    auth::change_password(
                         &f.services,
                         &sesion,
                         &cambio("clave del intruso 1"),
@@ -332,14 +335,14 @@ async fn a_voluntary_change_needs_the_current_password() {
                         None
                     )
                     .await,
-                    Err(auth::CambioError::ClaveActual)
+                    Err(auth::ChangeError::ClaveActual)
                 ),
                 "{label} {actual:?}"
             );
         }
         // Nothing changed: the old password still signs in, the intruder's does not.
         assert!(
-            auth::ingresar(
+            auth::attempt(
                 &f.services,
                 &ingreso("mperez", "clave actual de maria"),
                 None
@@ -348,10 +351,10 @@ async fn a_voluntary_change_needs_the_current_password() {
             .is_ok()
         );
         assert!(matches!(
-            auth::ingresar(&f.services, &ingreso("mperez", "clave del intruso 1"), None).await,
-            Err(IngresoError::Credenciales)
+            auth::attempt(&f.services, &ingreso("mperez", "clave del intruso 1"), None).await,
+            Err(SignInError::Credenciales)
         ));
-        auth::cambiar_clave(
+        auth::change_password(
             &f.services,
             &sesion,
             &cambio("una clave nueva elegida"),
@@ -361,7 +364,7 @@ async fn a_voluntary_change_needs_the_current_password() {
         .await
         .unwrap();
         assert!(
-            auth::ingresar(
+            auth::attempt(
                 &f.services,
                 &ingreso("mperez", "una clave nueva elegida"),
                 None
@@ -379,7 +382,7 @@ async fn a_voluntary_change_needs_the_current_password() {
 /// with a pending temporary password or without, known or not.
 #[tokio::test]
 async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one_hash() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let dir = tempfile::tempdir().unwrap();
@@ -391,8 +394,8 @@ async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one
         {
             let antes = f.services.argon2.computed();
             assert!(matches!(
-                auth::ingresar(&f.services, &ingreso(usuario, "una clave equivocada"), None).await,
-                Err(IngresoError::Credenciales)
+                auth::attempt(&f.services, &ingreso(usuario, "una clave equivocada"), None).await,
+                Err(SignInError::Credenciales)
             ));
             assert_eq!(
                 f.services.argon2.computed() - antes,
@@ -402,15 +405,15 @@ async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one
         }
         // Two more: MPerez's password sign-in is paused.
         for _ in 0..2 {
-            let _ = auth::ingresar(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
+            let _ = auth::attempt(&f.services, &ingreso("mperez", "otra equivocada"), None).await;
         }
         assert!(matches!(
-            auth::ingresar(&f.services, &ingreso("mperez", seed::CLAVE_DEMO), None).await,
-            Err(IngresoError::Bloqueado { .. })
+            auth::attempt(&f.services, &ingreso("mperez", seed::CLAVE_DEMO), None).await,
+            Err(SignInError::Bloqueado { .. })
         ));
         // The temporary password from the e-mail opens the forced change all the same.
         let antes = f.services.argon2.computed();
-        let nueva = auth::ingresar(&f.services, &ingreso("mperez", &secret), None)
+        let nueva = auth::attempt(&f.services, &ingreso("mperez", &secret), None)
             .await
             .unwrap();
         assert!(nueva.must_change, "{label}");
@@ -427,7 +430,7 @@ async fn a_lockout_does_not_stop_the_temporary_password_and_every_miss_costs_one
 /// counted before any Argon2 work. The voluntary change's current password shares the lockout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the_lockout() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let antes = f.services.argon2.computed();
@@ -435,7 +438,7 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
         for i in 0..20 {
             let services = f.services.clone();
             tareas.push(tokio::spawn(async move {
-                auth::ingresar(
+                auth::attempt(
                     &services,
                     &ingreso("aauditor", &format!("adivinanza {i:02} x")),
                     None,
@@ -446,8 +449,8 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
         let (mut credenciales, mut bloqueados) = (0, 0);
         for t in tareas {
             match t.await.unwrap() {
-                Err(IngresoError::Credenciales) => credenciales += 1,
-                Err(IngresoError::Bloqueado { .. }) => bloqueados += 1,
+                Err(SignInError::Credenciales) => credenciales += 1,
+                Err(SignInError::Bloqueado { .. }) => bloqueados += 1,
                 other => panic!("{label}: {other:?}"),
             }
         }
@@ -461,20 +464,20 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
         // A session of MPerez: wrong current passwords count, and the sixth attempt is refused.
         let dir = tempfile::tempdir().unwrap();
         clave_propia(&f, dir.path(), "clave actual de maria").await;
-        let normal = auth::ingresar(
+        let normal = auth::attempt(
             &f.services,
             &ingreso("mperez", "clave actual de maria"),
             None,
         )
         .await
         .unwrap();
-        let sesion = auth::sesion(&f.services, &normal.token)
+        let sesion = auth::session(&f.services, &normal.token)
             .await
             .unwrap()
             .unwrap();
         for _ in 0..5 {
             assert!(matches!(
-                auth::cambiar_clave(
+                auth::change_password(
                     &f.services,
                     &sesion,
                     &cambio("clave del intruso 1"),
@@ -482,11 +485,11 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
                     None
                 )
                 .await,
-                Err(auth::CambioError::ClaveActual)
+                Err(auth::ChangeError::ClaveActual)
             ));
         }
         assert!(matches!(
-            auth::cambiar_clave(
+            auth::change_password(
                 &f.services,
                 &sesion,
                 &cambio("clave del intruso 1"),
@@ -494,7 +497,7 @@ async fn simultaneous_guesses_get_five_tries_and_the_current_password_shares_the
                 None
             )
             .await,
-            Err(auth::CambioError::Bloqueado { minutos: 15 })
+            Err(auth::ChangeError::Bloqueado { minutos: 15 })
         ));
         test_db.drop_database().await;
     }

@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let answer = registry::solicitar_reinicio(
@@ -14,8 +14,8 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
         )
         .await
         .unwrap();
-        assert_eq!(answer.correo, "m***@example.com");
-        assert_eq!(answer.vigencia_minutos, 60);
+        assert_eq!(answer.correo.masked(), "m***@example.com");
+        assert_eq!(answer.valid_minutes, 60);
         // Queued, nothing sent, nothing stored yet: the request did not wait for mail.
         let rows = f.outbox().await;
         assert_eq!(rows.len(), 1, "{label}");
@@ -83,7 +83,7 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
 
 #[tokio::test]
 async fn a_reset_for_data_that_does_not_match_queues_nothing() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         for miss in [
             reinicio("mperez", "1710034065", "otra@example.com"), // not the registered e-mail
@@ -92,12 +92,12 @@ async fn a_reset_for_data_that_does_not_match_queues_nothing() {
             reinicio("ppendiente", "0102030400", "pedro.pendiente@example.com"), // pending
             reinicio("ddeshabilitado", "2401010109", "diana.d@example.com"), // disabled
         ] {
-            // Answered as a match would be: the masked e-mail typed, the validity, the expiry.
+            // Answered as a match would be: the e-mail typed (the API masks it), the validity.
             let r = registry::solicitar_reinicio(&f.services, &miss, None)
                 .await
                 .unwrap();
-            assert_eq!(r.correo, miss.correo.masked(), "{}", test_db.label);
-            assert_eq!(r.vigencia_minutos, 60);
+            assert_eq!(r.correo, miss.correo, "{}", test_db.label);
+            assert_eq!(r.valid_minutes, 60);
         }
         assert!(f.outbox().await.is_empty());
         test_db.drop_database().await;
@@ -106,7 +106,7 @@ async fn a_reset_for_data_that_does_not_match_queues_nothing() {
 
 #[tokio::test]
 async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let form = reinicio("jsalazar.rl", "0926687856", "jorge.salazar@example.com");
         let outbox_dir = tempfile::tempdir().unwrap();
@@ -119,7 +119,9 @@ async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent
             let form = form.clone();
             let worker = worker.clone();
             tasks.push(tokio::spawn(async move {
-                services.solicitar_reinicio(form, None).await.unwrap();
+                registry::solicitar_reinicio(&services, &form, None)
+                    .await
+                    .unwrap();
                 if i % 5 == 0 {
                     worker.run_once().await.unwrap();
                 }
@@ -182,7 +184,7 @@ async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent
 
 #[tokio::test]
 async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         // A port with nothing listening: the relay is down.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -250,7 +252,7 @@ async fn smtp_down_then_up_across_a_restart_delivers_everything_once() {
 
 #[tokio::test]
 async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -296,7 +298,7 @@ async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
 
 #[tokio::test]
 async fn a_registration_disabled_while_queued_gets_no_password() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         registry::solicitar_reinicio(
             &f.services,
@@ -332,7 +334,7 @@ async fn a_registration_disabled_while_queued_gets_no_password() {
 
 #[tokio::test]
 async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         registry::solicitar_reinicio(
             &f.services,
@@ -378,7 +380,7 @@ async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_the_outbox_without_sending_twice() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let approved: Vec<_> = seed::DEMO.iter().filter(|d| d.5 == "aprobada").collect();
         for &&(usuario, _, identificacion, _, correo, _) in &approved {
@@ -425,7 +427,7 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
 /// cap (3 e-mails an hour) is silent: the same answer, nothing more sent.
 #[tokio::test]
 async fn nobody_can_use_up_someone_elses_resets_and_the_per_account_cap_is_silent() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let mut f = fixture(&test_db.url).await;
         f.services.limits = Limits::default();
         let label = test_db.label;
@@ -449,7 +451,7 @@ async fn nobody_can_use_up_someone_elses_resets_and_the_per_account_cap_is_silen
             let respuesta = registry::solicitar_reinicio(&f.services, &ajena, None)
                 .await
                 .unwrap();
-            assert_eq!(respuesta.vigencia_minutos, esperado.vigencia_minutos);
+            assert_eq!(respuesta.valid_minutes, esperado.valid_minutes);
         }
         // MPerez still gets the next two e-mails of the hour...
         for n in 2..=3 {
@@ -490,7 +492,7 @@ async fn nobody_can_use_up_someone_elses_resets_and_the_per_account_cap_is_silen
 #[tokio::test]
 async fn a_retried_notice_does_not_absorb_the_next_reset() {
     use sea_orm::ActiveValue::Set;
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let mperez = registration::Entity::find()

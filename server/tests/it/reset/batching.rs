@@ -57,7 +57,7 @@ async fn registration_id(db: &DatabaseConnection, usuario: &str) -> i64 {
 
 #[tokio::test]
 async fn two_hundred_simultaneous_lookups_for_one_identity_are_each_counted_once() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let mut f = fixture(&test_db.url).await;
         let label = test_db.label;
         f.services.limits.lookups_per_hour = 50;
@@ -83,7 +83,7 @@ async fn two_hundred_simultaneous_lookups_for_one_identity_are_each_counted_once
 
 #[tokio::test]
 async fn two_hundred_simultaneous_resets_for_one_account_queue_one_email_within_the_cap() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let mut f = fixture(&test_db.url).await;
         let label = test_db.label;
         f.services.limits.resets_per_hour = 3;
@@ -133,7 +133,7 @@ async fn two_hundred_simultaneous_resets_for_one_account_queue_one_email_within_
 /// Two instances, each with its own pool and its own writer, on one PostgreSQL database.
 #[tokio::test]
 async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
-    let Some(test_db) = support::postgres_only().await else {
+    let Some(test_db) = helpers::postgres_only().await else {
         return;
     };
     let mut a = fixture(&test_db.url).await;
@@ -165,7 +165,7 @@ async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
 #[tokio::test]
 async fn a_failed_batch_fails_its_requests_only() {
     const POISON: &str = "203.0.113.66";
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let postgres = label == "postgres";

@@ -1,6 +1,18 @@
-//! Connections that are slow, idle, too many, or open at shutdown.
+//! Connections that are slow, idle, too many, or open at shutdown. Raw TCP throughout: these
+//! tests are about connections (half-sent heads and bodies, silence, one too many), which an
+//! HTTP client does not make.
 
 use super::*;
+
+/// A GET of `path` over a fresh connection: (status, whole answer).
+async fn raw_get(addr: SocketAddr, path: &str) -> (Option<u16>, String) {
+    let answer = helpers::raw_exchange(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    (helpers::raw_status(&answer), answer)
+}
 
 /// Waits until the server closes `stream` (reads to the end), at most `limit`; the time it took.
 async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Duration {
@@ -17,16 +29,16 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> D
 /// Slow headers and idle keep-alive connections are closed after the header timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_connections_are_closed() {
-    let server = TestServer::start_with(&[("REINICIO_HEADER_TIMEOUT_SECONDS", "1")]).await;
+    let app = TestApp::spawn_with(&[("REINICIO_HEADER_TIMEOUT_SECONDS", "1")]).await;
     // Headers that never end.
-    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
     // A connection that sends nothing at all.
-    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     // A keep-alive connection, idle after its first answer.
-    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
@@ -47,29 +59,29 @@ async fn slow_and_idle_connections_are_closed() {
 /// server keeps answering once connections are freed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_cap_are_refused_clearly() {
-    let server = TestServer::start_with(&[
+    let app = TestApp::spawn_with(&[
         ("REINICIO_MAX_CONNECTIONS", "20"),
         ("REINICIO_HEADER_TIMEOUT_SECONDS", "60"),
     ])
     .await;
     let mut held = Vec::new();
     for _ in 0..20 {
-        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
         s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         held.push(s);
     }
     // Give the server a moment to accept all twenty.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (status, body) = support::get(server.addr, "/healthz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("demasiadas conexiones"), "{body}");
-    let (_, head, _) = support::post_head(server.addr, "/healthz", JSON, b"").await;
-    assert!(head.contains("Retry-After: 5"), "{head}");
+    // Answered before its request is read: the whole exchange is the server's few bytes.
+    let (status, answer) = raw_get(app.addr, "/healthz").await;
+    assert_eq!(status, Some(503), "{answer}");
+    assert!(answer.contains("demasiadas conexiones"), "{answer}");
+    assert!(answer.contains("Retry-After: 5"), "{answer}");
     drop(held);
     wait_until(
         Duration::from_secs(5),
         "the server answers again",
-        async || support::get(server.addr, "/healthz").await.0 == 200,
+        async || raw_get(app.addr, "/healthz").await.0 == Some(200),
     )
     .await;
 }
@@ -78,23 +90,13 @@ async fn connections_over_the_cap_are_refused_clearly() {
 /// connections are open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_has_a_deadline() {
-    let db = support::TestDb::sqlite();
-    let mail = tempfile::tempdir().unwrap();
-    let config = support::config_with(
-        &db,
-        mail.path(),
-        &[
-            ("REINICIO_HEADER_TIMEOUT_SECONDS", "600"),
-            ("REINICIO_REQUEST_TIMEOUT_SECONDS", "600"),
-            ("REINICIO_SHUTDOWN_GRACE_SECONDS", "1"),
-        ],
-    );
-    let running = server::start(&config).await.unwrap();
-    let addr = running.addr;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(running.serve(async {
-        let _ = stopped.await;
-    }));
+    let app = TestApp::spawn_with(&[
+        ("REINICIO_HEADER_TIMEOUT_SECONDS", "600"),
+        ("REINICIO_REQUEST_TIMEOUT_SECONDS", "600"),
+        ("REINICIO_SHUTDOWN_GRACE_SECONDS", "1"),
+    ])
+    .await;
+    let addr = app.addr;
     // One connection mid-headers, one mid-body: both would hold a plain graceful shutdown.
     let mut headers = tokio::net::TcpStream::connect(addr).await.unwrap();
     headers
@@ -107,12 +109,7 @@ async fn shutdown_has_a_deadline() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), served)
-        .await
-        .expect("serve() returned")
-        .unwrap()
-        .unwrap();
+    app.shut_down(Duration::from_secs(10)).await.unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

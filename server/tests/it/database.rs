@@ -1,13 +1,13 @@
 //! The schema and the operator's seed command on every database the server supports.
 
-mod support;
-
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use server::{db, entities::registration, seed};
 
+use crate::helpers;
+
 #[tokio::test]
 async fn migrations_apply_twice_and_seeding_is_idempotent() {
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let conn = db::connect_and_migrate(&test_db.url)
             .await
             .expect(test_db.label);
@@ -59,7 +59,7 @@ async fn migrations_apply_twice_and_seeding_is_idempotent() {
 #[tokio::test]
 async fn sqlite_uses_write_ahead_logging_and_full_sync() {
     use sea_orm::{ConnectionTrait, Statement};
-    let test_db = support::TestDb::sqlite();
+    let test_db = helpers::TestDb::sqlite();
     let conn = db::connect_and_migrate(&test_db.url).await.unwrap();
     let pragma = |name: &str| {
         let conn = conn.clone();
@@ -85,7 +85,7 @@ async fn sqlite_uses_write_ahead_logging_and_full_sync() {
 async fn registration_times_are_converted_to_milliseconds() {
     use migration::MigratorTrait;
     use sea_orm::{ConnectionTrait, Statement, Value};
-    for test_db in support::databases().await {
+    for test_db in helpers::databases().await {
         let conn = sea_orm::Database::connect(&test_db.url).await.unwrap();
         migration::Migrator::up(&conn, Some(4)).await.unwrap();
         // 2026-11-29 01:13:00.250 UTC, bound as the entity bound it before: a date-time.
@@ -131,7 +131,7 @@ async fn registration_times_are_converted_to_milliseconds() {
 #[tokio::test]
 async fn a_test_database_is_dropped_even_when_its_test_ends_early() {
     use sea_orm::{ConnectionTrait, Statement};
-    let Some(test_db) = support::postgres_only().await else {
+    let Some(test_db) = helpers::postgres_only().await else {
         return;
     };
     let name = test_db.url.rsplit('/').next().unwrap().to_owned();
