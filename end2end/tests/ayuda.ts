@@ -2,24 +2,29 @@
 import { expect, type Page } from '@playwright/test';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { simpleParser, type ParsedMail } from 'mailparser';
 
 export const TITULO = 'Solicitud de reinicio de clave automática';
 export const PREGUNTA = '¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico.';
 
-/** Every classification with the labels users see and whether RUC / e-mail are required. */
-export const CLASIFICACIONES: Array<{ codigo: string; etiqueta: string; ruc: boolean; correo: boolean }> = [
-  { codigo: 'usuario_general', etiqueta: 'Usuario general', ruc: false, correo: true },
-  { codigo: 'representante_legal', etiqueta: 'Representante legal', ruc: true, correo: false },
-  { codigo: 'empleado', etiqueta: 'Empleado', ruc: true, correo: false },
-  { codigo: 'auxiliar', etiqueta: 'Auxiliar', ruc: true, correo: false },
-  { codigo: 'representante_entidad_publica', etiqueta: 'Representante de entidad pública', ruc: true, correo: false },
-  { codigo: 'funcionario_publico', etiqueta: 'Funcionario público', ruc: true, correo: false },
-  { codigo: 'auditor', etiqueta: 'Auditor', ruc: false, correo: true },
-  { codigo: 'perito', etiqueta: 'Perito', ruc: false, correo: true },
-  { codigo: 'organismo_internacional', etiqueta: 'Organismo internacional', ruc: true, correo: false },
-  { codigo: 'race', etiqueta: 'RACE', ruc: true, correo: false },
-];
+/**
+ * Every classification with the label users see and whether RUC / e-mail are required: the
+ * validation crate's table itself, as the server's CLI prints it (`server classifications
+ * --json`), so that a new row is checked here without being copied here.
+ */
+export const CLASIFICACIONES: Array<{ codigo: string; etiqueta: string; ruc: boolean; correo: boolean }> =
+  clasificacionesDelServidor();
+
+function clasificacionesDelServidor() {
+  const bin = process.env.E2E_SERVER_BIN;
+  if (!bin) throw new Error('E2E_SERVER_BIN no está definida (la define playwright.config.ts)');
+  const r = spawnSync(bin, ['classifications', '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`server classifications falló: ${r.error ?? r.stderr}`);
+  const filas = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  if (filas.length === 0) throw new Error('server classifications no listó ninguna clasificación');
+  return filas;
+}
 
 /** Opens the page and waits until the WASM has hydrated it. */
 export async function abrirInteractiva(page: Page) {

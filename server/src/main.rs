@@ -42,6 +42,13 @@ enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// The classifications (the portal's table): code, label and which of "RUC empresa" and
+    /// "Correo electrónico" each requires. The `clasificacion` column of `import` takes the code.
+    Classifications {
+        /// One JSON object per classification, for scripts (and the browser tests).
+        #[arg(long)]
+        json: bool,
+    },
     /// The most recent audit entries, newest first.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -91,6 +98,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<ExitCode, server::StartError> {
+    if let Command::Classifications { json } = command {
+        for line in classifications(json) {
+            println!("{line}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Serve = command {
         let running = server::start(&config).await?;
         // The run script and the browser tests wait for this line or for /healthz.
@@ -101,7 +114,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
     }
     let db = server::db::connect_and_migrate(&config.database_url).await?;
     match command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Classifications { .. } => unreachable!("handled above"),
         Command::Migrate => println!("Esquema de base de datos al día."),
         Command::SeedDemo => {
             let inserted = server::seed::seed_demo(&db, services::SystemClock.now_ms()).await?;
@@ -185,6 +198,35 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lines `server classifications` prints, straight from the validation crate's table.
+fn classifications(json: bool) -> Vec<String> {
+    use validation::Classification;
+    let word = |required: bool| if required { "obligatorio" } else { "bloqueado" };
+    Classification::ALL
+        .iter()
+        .map(|c| {
+            let (ruc, correo) = (c.ruc_empresa().is_required(), c.correo().is_required());
+            if json {
+                serde_json::json!({
+                    "codigo": c.code(),
+                    "etiqueta": c.label(),
+                    "ruc": ruc,
+                    "correo": correo,
+                })
+                .to_string()
+            } else {
+                format!(
+                    "{}\t{}\tRUC empresa: {}\tCorreo electrónico: {}",
+                    c.code(),
+                    c.label(),
+                    word(ruc),
+                    word(correo)
+                )
+            }
+        })
+        .collect()
 }
 
 fn init_tracing(config: &Config) {
