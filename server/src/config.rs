@@ -8,6 +8,8 @@ use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
 
 use url::Url;
 
+use crate::mail::{MailTransport, redact};
+
 pub const PREFIX: &str = "REINICIO_";
 
 /// Settings renamed to English (CONTRIBUTING.md), and the names they had: the old name is still
@@ -22,36 +24,6 @@ pub const ALIASES: [(&str, &str); 8] = [
     ("MAIL_RETRY_SECONDS", "CORREO_REINTENTO_SEGUNDOS"),
     ("MAIL_CLAIM_SECONDS", "CORREO_RECLAMO_SEGUNDOS"),
 ];
-
-/// Where e-mail goes.
-#[derive(Clone, PartialEq, Eq)]
-pub enum MailTransport {
-    /// Each message written as an `.eml` file in this folder (the embedded default).
-    Folder(PathBuf),
-    /// An SMTP relay: `smtps://` is TLS from the first byte, `smtp://` upgrades with STARTTLS
-    /// (required: a password never crosses the network in clear), `smtp://…?tls=none` only for a
-    /// relay on loopback. Credentials go in the URL's user and password.
-    Smtp(Url),
-}
-
-// Hand-written so that an SMTP password can never reach a log line through `{:?}`.
-impl fmt::Debug for MailTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MailTransport::Folder(path) => f.debug_tuple("Folder").field(path).finish(),
-            MailTransport::Smtp(url) => f.debug_tuple("Smtp").field(&redact(url)).finish(),
-        }
-    }
-}
-
-/// The URL with its password replaced, for logs.
-pub fn redact(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
-    }
-    shown.to_string()
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Copy)]
 pub enum LogFormat {

@@ -4,13 +4,44 @@
 //! and a person can open what "was sent"); production uses an SMTP relay. Both are lettre's own
 //! transports, so the folder is the real message a relay would receive.
 
+use std::{fmt, path::PathBuf};
+
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
+use url::Url;
 
-use crate::{config::MailTransport, services::password::TemporaryPassword};
+/// Where e-mail goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Each message written as an `.eml` file in this folder (the embedded default).
+    Folder(PathBuf),
+    /// An SMTP relay: `smtps://` is TLS from the first byte, `smtp://` upgrades with STARTTLS
+    /// (required: a password never crosses the network in clear), `smtp://…?tls=none` only for a
+    /// relay on loopback. Credentials go in the URL's user and password.
+    Smtp(Url),
+}
+
+// Hand-written so that an SMTP password can never reach a log line through `{:?}`.
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailTransport::Folder(path) => f.debug_tuple("Folder").field(path).finish(),
+            MailTransport::Smtp(url) => f.debug_tuple("Smtp").field(&redact(url)).finish(),
+        }
+    }
+}
+
+/// The URL with its password replaced, for logs.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -156,14 +187,14 @@ impl Composer {
         &self,
         to: &str,
         usuario: &str,
-        secret: &TemporaryPassword,
+        // The temporary password as the person types it (grouped); the caller owns the secret.
+        clave: &str,
         expires_at_ms: i64,
     ) -> Result<Message, MailError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
         let vence = hora_ecuador(expires_at_ms);
-        let clave = secret.grouped();
         let url = &self.sign_in_url;
         let text = format!(
             "Estimado usuario de ECUAPASS:\n\n\

@@ -237,7 +237,7 @@ impl<M: Mailer> Worker<M> {
                 match self.composer.reset(
                     &row.recipient,
                     &registration.usuario_id,
-                    &secret,
+                    &secret.grouped(),
                     expires_at,
                 ) {
                     Ok(message) => (message, Some((hash, expires_at))),

@@ -15,9 +15,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use server::entities::sign_in_failure;
 use server::services::sign_in::{self as auth, SignInError};
 use server::{
-    config::MailTransport,
     db,
     entities::{audit_log, credential, mail_outbox, registration},
+    mail::MailTransport,
     mail::{Composer, LettreMailer},
     seed,
     services::{
