@@ -57,7 +57,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The stable machine code, the JSON's `"error"`.
-    pub fn codigo(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             ApiError::Campos { .. } => "campos",
             ApiError::SinCoincidencia => "sin_coincidencia",
@@ -128,7 +128,7 @@ impl Serialize for ApiError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut mapa = serializer.serialize_map(None)?;
-        mapa.serialize_entry("error", self.codigo())?;
+        mapa.serialize_entry("error", self.code())?;
         match self {
             ApiError::Campos { campos } => mapa.serialize_entry("campos", campos)?,
             ApiError::Limite { segundos } | ApiError::LimiteDireccion { segundos } => {
@@ -173,7 +173,7 @@ impl Readable for ApiError {
             ApiError::Interno,
         ]
         .into_iter()
-        .find(|e| e.codigo() == codigo)?;
+        .find(|e| e.code() == codigo)?;
         Some(match variante {
             ApiError::Campos { .. } => {
                 let mut campos = FieldErrors::new();
@@ -386,7 +386,7 @@ mod tests {
         );
         for error in todos_los_errores() {
             let escrito = serde_json::to_value(&error).unwrap();
-            assert_eq!(escrito["error"], error.codigo());
+            assert_eq!(escrito["error"], error.code());
         }
     }
 

@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The document for an answer to a form posted without JavaScript: the same page, without the
 /// WASM. Its content comes from the post (an [`no_js::EstadoInicial`]) and the browser clearly
 /// runs without scripts, so there is nothing to hydrate; every form on it posts again.
-pub fn shell_sin_hidratacion(options: LeptosOptions) -> impl IntoView {
+pub fn shell_without_hydration(options: LeptosOptions) -> impl IntoView {
     documento(options, false)
 }
 
@@ -89,7 +89,7 @@ impl Pagina {
     /// The page at exactly `ruta`. A trailing slash is another path, with no page: `/cuenta/`
     /// must not render an account page that the server's session guard (which knows the exact
     /// paths) never checked.
-    pub fn de_ruta(ruta: &str) -> Self {
+    pub fn from_path(ruta: &str) -> Self {
         Self::RUTAS
             .iter()
             .find(|(r, _)| *r == ruta)
@@ -119,7 +119,7 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     politica_de_contenido();
 
-    let pagina = match Pagina::de_ruta(&ruta_actual()) {
+    let pagina = match Pagina::from_path(&ruta_actual()) {
         Pagina::Solicitud => EitherOf6::A(view! { <reset_request::SolicitudReinicio /> }),
         Pagina::Ingreso => EitherOf6::B(view! { <account::PaginaIngreso /> }),
         Pagina::CambioClave => EitherOf6::C(view! { <account::PaginaCambioClave /> }),
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn each_path_has_its_page_and_anything_else_is_not_found() {
         for (ruta, pagina) in Pagina::RUTAS {
-            assert_eq!(Pagina::de_ruta(ruta), pagina);
+            assert_eq!(Pagina::from_path(ruta), pagina);
         }
         for ruta in [
             "/no-existe",
@@ -173,7 +173,7 @@ mod tests {
             "/ingreso/",
             "//",
         ] {
-            assert_eq!(Pagina::de_ruta(ruta), Pagina::NoEncontrada, "{ruta}");
+            assert_eq!(Pagina::from_path(ruta), Pagina::NoEncontrada, "{ruta}");
         }
     }
 }

@@ -194,7 +194,7 @@ impl Composer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
-        let vence = hora_ecuador(expires_at_ms);
+        let vence = ecuador_time(expires_at_ms);
         let url = &self.sign_in_url;
         let text = format!(
             "Estimado usuario de ECUAPASS:\n\n\
@@ -233,7 +233,7 @@ impl Composer {
 impl Composer {
     /// The notice after a password change. It carries no secret: only when, and what to do if
     /// it was not the account's owner.
-    pub fn aviso_cambio(
+    pub fn change_notice(
         &self,
         to: &str,
         usuario: &str,
@@ -242,7 +242,7 @@ impl Composer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
-        let cuando = hora_ecuador(changed_at_ms);
+        let cuando = ecuador_time(changed_at_ms);
         let url = &self.sign_in_url;
         let text = format!(
             "Estimado usuario de ECUAPASS:\n\n\
@@ -274,7 +274,7 @@ impl Composer {
 }
 
 /// `dd/mm/aaaa a las HH:MM` in Ecuador's time (America/Guayaquil, from the bundled tz database).
-pub fn hora_ecuador(ms: i64) -> String {
+pub fn ecuador_time(ms: i64) -> String {
     let zone = jiff::tz::TimeZone::get("America/Guayaquil").unwrap_or_else(|_| {
         // Ecuador has kept UTC-5 without daylight saving since 1993.
         jiff::tz::TimeZone::fixed(jiff::tz::offset(-5))

@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use server::{
     config::{Config, LogFormat},
-    mail::hora_ecuador,
+    mail::ecuador_time,
     services::{self, Clock},
 };
 
@@ -188,7 +188,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
             for a in services::audit::recent(&db, limit).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
-                    hora_ecuador(a.at),
+                    ecuador_time(a.at),
                     a.event,
                     a.outcome,
                     a.client_addr.unwrap_or_else(|| "-".into()),

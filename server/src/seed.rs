@@ -60,7 +60,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait, now_ms: i64) -> Result<u64, Db
             updated_at: Set(now),
         };
         // An account that already has credentials keeps them.
-        credential::guardar(db, cuenta, &[]).await?;
+        credential::save(db, cuenta, &[]).await?;
     }
     Ok(inserted)
 }

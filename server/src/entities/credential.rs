@@ -33,8 +33,8 @@ impl Related<super::registration::Entity> for Entity {
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// [`guardar`] for many accounts in one statement; each account at most once.
-pub async fn guardar_muchas(
+/// [`save`] for many accounts in one statement; each account at most once.
+pub async fn save_many(
     db: &impl sea_orm::ConnectionTrait,
     rows: impl IntoIterator<Item = ActiveModel>,
     columns: &[Column],
@@ -54,10 +54,10 @@ pub async fn guardar_muchas(
 
 /// Writes `row` for its account: inserted if the account has no credentials yet, otherwise only
 /// `columns` are updated (none: the existing row is left alone).
-pub async fn guardar(
+pub async fn save(
     db: &impl sea_orm::ConnectionTrait,
     row: ActiveModel,
     columns: &[Column],
 ) -> Result<(), DbErr> {
-    guardar_muchas(db, [row], columns).await
+    save_many(db, [row], columns).await
 }

@@ -50,7 +50,7 @@ pub enum Kind {
     #[sea_orm(string_value = "reinicio_clave")]
     Reset,
     /// "Su clave de ECUAPASS fue cambiada": no secret in it.
-    #[sea_orm(string_value = "aviso_cambio")]
+    #[sea_orm(string_value = "change_notice")]
     ChangeNotice,
 }
 
@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(State::parse("abandoned"), Some(State::Abandoned));
         assert_eq!(State::parse("enviado"), None);
         assert_eq!(Kind::Reset.to_value(), "reinicio_clave");
-        assert_eq!(Kind::ChangeNotice.to_value(), "aviso_cambio");
+        assert_eq!(Kind::ChangeNotice.to_value(), "change_notice");
         assert_eq!(
             Kind::Reset.pending_key(7).as_deref(),
             Some("reinicio_clave:7")

@@ -149,7 +149,7 @@ where
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
         move || provide_context(estado.clone()),
-        move || app::shell_sin_hidratacion(options.clone()),
+        move || app::shell_without_hydration(options.clone()),
     );
     render(Request::get(ruta).body(Body::empty()).unwrap_or_default()).await
 }

@@ -41,15 +41,15 @@ impl Default for Limits {
 
 /// One request's place in its counter's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Posicion {
+pub struct Position {
     /// This request's hit number in the window (1 for the first).
     pub hit: i64,
     pub window_start: i64,
 }
 
-impl Posicion {
+impl Position {
     /// `Err(seconds)` when the request is over `limite`: how long until its window ends.
-    pub fn veredicto(self, limite: u32, now: i64) -> Result<(), u64> {
+    pub fn verdict(self, limite: u32, now: i64) -> Result<(), u64> {
         if self.hit <= i64::from(limite) {
             Ok(())
         } else {
@@ -64,10 +64,10 @@ impl Posicion {
 /// so N simultaneous requests against a limit of L are each counted exactly once. Keys are
 /// written in sorted order: two transactions that count overlapping keys (two instances on one
 /// PostgreSQL) lock them in the same order and never deadlock.
-pub async fn contar_lote<'a>(
+pub async fn count_batch<'a>(
     db: &impl ConnectionTrait,
     requests: impl Iterator<Item = (&'a str, i64)> + Clone,
-) -> Result<Vec<Posicion>, DbErr> {
+) -> Result<Vec<Position>, DbErr> {
     use rate_limit::{Column as C, Entity as T};
     // Per key: how many requests of this batch, and the latest time among them.
     let mut per_key: BTreeMap<&str, (i32, i64)> = BTreeMap::new();
@@ -121,7 +121,7 @@ pub async fn contar_lote<'a>(
             let n = i64::from(per_key[key].0);
             let visto = vistos.entry(key).or_insert(0);
             *visto += 1;
-            Ok(Posicion {
+            Ok(Position {
                 hit: total - n + *visto,
                 window_start,
             })

@@ -206,7 +206,7 @@ impl<M: Mailer> Worker<M> {
         let (message, credential) = match row.kind {
             // "Su clave de ECUAPASS fue cambiada": no secret in it.
             Kind::ChangeNotice => {
-                match self.composer.aviso_cambio(
+                match self.composer.change_notice(
                     &row.recipient,
                     &registration.usuario_id,
                     row.created_at,
@@ -350,7 +350,7 @@ impl<M: Mailer> Worker<M> {
                 }
             }
         }
-        credential::guardar_muchas(
+        credential::save_many(
             &txn,
             credentials.into_values(),
             &[
@@ -424,7 +424,11 @@ fn truncate(error: &str) -> String {
 
 /// A message of `kind` for the account's registered address, due at once. Its pending key (see
 /// [`Kind::pending_key`]) keeps at most one reset waiting per account.
-pub fn nuevo(kind: Kind, registration: &registration::Model, now: i64) -> mail_outbox::ActiveModel {
+pub fn new_message(
+    kind: Kind,
+    registration: &registration::Model,
+    now: i64,
+) -> mail_outbox::ActiveModel {
     mail_outbox::ActiveModel {
         kind: Set(kind),
         registration_id: Set(registration.id),

@@ -127,9 +127,13 @@ pub async fn solicitar_reinicio(
                     Some(r) => format!("reinicio:cuenta:{}", r.id),
                     None => format!("reinicio:sin_cuenta:{}", rule.identificacion.as_str()),
                 };
-                let mail = found
-                    .as_ref()
-                    .map(|r| Box::new(super::outbox::nuevo(super::outbox::Kind::Reset, r, now)));
+                let mail = found.as_ref().map(|r| {
+                    Box::new(super::outbox::new_message(
+                        super::outbox::Kind::Reset,
+                        r,
+                        now,
+                    ))
+                });
                 Decision {
                     counter,
                     limit,

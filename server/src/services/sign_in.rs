@@ -379,7 +379,7 @@ pub async fn change_password(
     let now = services.clock.now_ms();
 
     let txn = services.db.begin().await?;
-    credential::guardar(
+    credential::save(
         &txn,
         credential::ActiveModel {
             registration_id: Set(sesion.registration_id),
@@ -412,7 +412,7 @@ pub async fn change_password(
         .one(&txn)
         .await?;
     if let Some(cuenta) = &cuenta {
-        mail_outbox::Entity::insert(super::outbox::nuevo(
+        mail_outbox::Entity::insert(super::outbox::new_message(
             super::outbox::Kind::ChangeNotice,
             cuenta,
             now,

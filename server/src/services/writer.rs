@@ -231,7 +231,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
         let decision = (w.decide)(rows);
         decided.push((w.now, w.client, w.identificacion, decision));
     }
-    let positions = limits::contar_lote(
+    let positions = limits::count_batch(
         &txn,
         decided
             .iter()
@@ -242,7 +242,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
         .iter()
         .zip(positions)
         .map(
-            |((now, _, _, d), position)| match position.veredicto(d.limit, *now) {
+            |((now, _, _, d), position)| match position.verdict(d.limit, *now) {
                 Ok(()) => Written::Counted,
                 Err(seconds) => Written::OverLimit { seconds },
             },

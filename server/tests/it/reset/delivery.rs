@@ -41,7 +41,7 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
         assert!(text.contains("https://reinicio.example/ingreso"));
         // 2026-11-29 ~ 01:13 UTC + 60 min, shown in Ecuador's time (UTC-5).
         assert!(
-            text.contains(&server::mail::hora_ecuador(START_MS + 3_600_000)),
+            text.contains(&server::mail::ecuador_time(START_MS + 3_600_000)),
             "{text}"
         );
         assert!(String::from_utf8_lossy(&raw).contains("To: maria.perez@example.com"));
@@ -501,7 +501,7 @@ async fn a_retried_notice_does_not_absorb_the_next_reset() {
             .await
             .unwrap()
             .unwrap();
-        let mut aviso = outbox::nuevo(outbox::Kind::ChangeNotice, &mperez, START_MS);
+        let mut aviso = outbox::new_message(outbox::Kind::ChangeNotice, &mperez, START_MS);
         aviso.state = Set(outbox::State::Abandoned);
         mail_outbox::Entity::insert(aviso)
             .exec_without_returning(&f.db)

@@ -59,7 +59,7 @@ async fn expired_rows_are_cleaned_up_and_live_ones_stay() {
             (outbox::State::Sent, Some(now - 29 * dia)),
             (outbox::State::Abandoned, None),
         ] {
-            let mut row = outbox::nuevo(outbox::Kind::Reset, &mperez, now - 31 * dia);
+            let mut row = outbox::new_message(outbox::Kind::Reset, &mperez, now - 31 * dia);
             row.state = Set(state);
             row.sent_at = Set(sent_at);
             // An ended message no longer holds its account's queue key.
