@@ -274,9 +274,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ("/clave-actualizada", Access::SignedIn),
         ("/cuenta", Access::SignedIn),
     ] {
-        router = router.merge(Router::new().route(path, pages::render(state)).route_layer(
-            middleware::from_fn_with_state((state.clone(), access), guard),
-        ));
+        // On the page's GET (and HEAD) only: another method gets its plain 405.
+        router = router.route(
+            path,
+            pages::render(state).route_layer(middleware::from_fn_with_state(
+                (state.clone(), access),
+                guard,
+            )),
+        );
     }
     router
 }

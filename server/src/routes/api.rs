@@ -29,9 +29,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let backend = state.backend.clone();
     let context = move || provide_context(backend.clone());
     let mut router = Router::new();
-    // Every server function the app declares; all of them are POST (see `app::api`).
+    // Every server function the app declares; all of them are POST (see `app::api`). The layers
+    // go on the POST handler itself, not on the route: another method gets its plain 405 and
+    // counts against no quota.
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
-        debug_assert_eq!(method, Method::POST, "{path}");
+        assert_eq!(method, Method::POST, "{path}: the API only takes POST");
         let context = context.clone();
         router = router.route(
             path,
@@ -39,12 +41,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 leptos_axum::handle_server_fns_with_context(context, request)
                     .await
                     .into_response()
-            }),
+            })
+            .route_layer(middleware::from_fn(json_only))
+            .route_layer(middleware::from_fn_with_state(state.clone(), address_limit)),
         );
     }
     router
-        .route_layer(middleware::from_fn(json_only))
-        .route_layer(middleware::from_fn_with_state(state.clone(), address_limit))
 }
 
 /// At most the configured quota per client address; past it, 429 with `Retry-After` and the

@@ -171,6 +171,12 @@ async fn sign_in_sets_an_http_only_session_cookie_and_sign_out_clears_it() {
     for path in ["/cambio-clave", "/clave-actualizada", "/cuenta"] {
         let (status, head, _) = request(&app, "GET", path, None, "").await;
         assert_eq!((status, location(&head)), (303, Some("/ingreso")), "{path}");
+        // The guard is the page's: a method the path does not take is a plain 405, with no
+        // session lookup and no redirect.
+        if path != "/cambio-clave" {
+            let (status, _, _) = request(&app, "POST", path, None, "").await;
+            assert_eq!(status, 405, "POST {path}");
+        }
     }
     let (status, _, body) =
         request(&app, "POST", "/ingreso", None, "usuario=mperez&clave=otra").await;
