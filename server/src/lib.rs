@@ -6,6 +6,7 @@
 // Leptos' typed views nest deeply; the page's future needs more than the default 128.
 #![recursion_limit = "256"]
 
+pub mod background;
 pub mod config;
 pub mod db;
 pub mod entities;
@@ -41,6 +42,8 @@ pub enum StartError {
     },
     #[error("el servidor se detuvo: {0}")]
     Serve(std::io::Error),
+    #[error("no se pudo iniciar el hilo de envío de correo: {0}")]
+    MailThread(std::io::Error),
     #[error("{0}")]
     Input(String),
 }
@@ -70,6 +73,8 @@ pub struct Running {
     listener: TcpListener,
     app: axum::Router,
     worker: services::outbox::Worker<mail::LettreMailer>,
+    /// The outbox's lower-priority thread; it lives as long as the server.
+    _sending: background::Background,
     connections: serve::Settings,
     sent_mail_retention_days: u32,
 }
@@ -97,6 +102,8 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         limits: config.limits,
         argon2: services::password::Argon2Pool::new(config.argon2_threads, config.argon2_queue),
     };
+    let sending = background::Background::start("correo", background::MAIL_NICE)
+        .map_err(StartError::MailThread)?;
     let worker = services::outbox::Worker {
         db: db.clone(),
         mailer,
@@ -110,6 +117,8 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
             ..Default::default()
         },
         composer,
+        sending: Some(sending.handle().clone()),
+        requests: Some(services.writer.clone()),
     };
     let lookup_address_limit = Arc::new(state::AddressLimit::new(
         config.address_limit_per_minute,
@@ -154,6 +163,7 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         listener,
         app,
         worker,
+        _sending: sending,
         connections: serve::Settings {
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,

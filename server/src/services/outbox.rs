@@ -16,6 +16,12 @@
 //! - the validity (60 minutes by default) counts from the send, not from the request, so an
 //!   e-mail delayed by a relay outage is not already expired when it arrives.
 //!
+//! Answers come first. The worker composes and sends on a thread of lower CPU priority
+//! (`crate::background`), and before each batch it waits while the requests' group-commit writer
+//! is busy (for at most [`Settings::max_yield`]): on SQLite both share one connection, and a batch
+//! of e-mails holds it about as long as the requests that queued them. On a quiet server neither
+//! delays anything; during a flood the e-mails, durable in the outbox, follow it.
+//!
 //! Claims are one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`, so several
 //! server instances on PostgreSQL share the outbox without sending a row twice; SQLite serialises
 //! writers, which gives the same guarantee for its single instance.
@@ -28,7 +34,10 @@ use sea_orm::{
     TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
 };
-use tokio::sync::Notify;
+use tokio::{
+    runtime::Handle,
+    sync::{Notify, watch},
+};
 
 use super::{Clock, audit, password};
 use crate::{
@@ -53,6 +62,9 @@ pub struct Settings {
     pub claim_lock: Duration,
     /// How often to look for due retries when nothing wakes the worker.
     pub poll: Duration,
+    /// Longest wait for the requests' writer to be idle before a batch (see
+    /// [`Worker::wait_for_requests`]): under a sustained flood, a batch still goes out this often.
+    pub max_yield: Duration,
     pub reset_ttl_minutes: u32,
 }
 
@@ -65,6 +77,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(15 * 60),
             claim_lock: Duration::from_secs(120),
             poll: Duration::from_secs(1),
+            max_yield: Duration::from_secs(1),
             reset_ttl_minutes: 60,
         }
     }
@@ -87,15 +100,22 @@ pub struct Worker<M> {
     pub wakeup: Arc<Notify>,
     pub settings: Settings,
     pub composer: mail::Composer,
+    /// Where messages are composed and handed to the transport: the lower-priority thread of
+    /// `crate::background`, or (`None`) the caller's runtime. The claim and the outcomes are
+    /// written from the caller's runtime either way.
+    pub sending: Option<Handle>,
+    /// The requests' group-commit writer, which goes first (see [`Worker::wait_for_requests`]).
+    pub requests: Option<super::writer::Writer>,
 }
 
-impl<M: Mailer> Worker<M> {
+impl<M: Mailer + 'static> Worker<M> {
     /// Runs until `stop` turns true. The message being sent at that moment is finished and
     /// recorded; the rest of its batch is handed back to the queue at once (not left claimed),
     /// so that stopping takes one message's time and another instance may send them right away.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let this = Arc::new(self);
         while !*stop.borrow() {
-            match self.run_batch(|| *stop.borrow()).await {
+            match this.run_batch(Some(stop.clone())).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "buzón de salida: error de base de datos"),
@@ -103,22 +123,26 @@ impl<M: Mailer> Worker<M> {
             tokio::select! {
                 // A dropped sender means stop as well.
                 changed = stop.changed() => if changed.is_err() { break },
-                () = self.wakeup.notified() => {},
-                () = tokio::time::sleep(self.settings.poll) => {},
+                () = this.wakeup.notified() => {},
+                () = tokio::time::sleep(this.settings.poll) => {},
             }
         }
         tracing::info!("buzón de salida detenido");
     }
 
     /// Claims one batch of due messages and tries each once; returns how many were tried.
-    pub async fn run_once(&self) -> Result<usize, DbErr> {
-        self.run_batch(|| false).await
+    pub async fn run_once(self: &Arc<Self>) -> Result<usize, DbErr> {
+        self.run_batch(None).await
     }
 
     /// Sends each claimed message, then records every outcome of the batch in one transaction:
     /// one commit for the batch instead of one per message (on SQLite that commit shares the one
     /// writing connection with the requests' group commits, see `writer`).
-    async fn run_batch(&self, stop: impl Fn() -> bool) -> Result<usize, DbErr> {
+    async fn run_batch(
+        self: &Arc<Self>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<usize, DbErr> {
+        self.wait_for_requests().await;
         let claimed = self.claim().await?;
         let n = claimed.len();
         if n == 0 {
@@ -132,19 +156,43 @@ impl<M: Mailer> Worker<M> {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        let mut outcomes = Vec::with_capacity(n);
-        let mut rows = claimed.into_iter();
-        while let Some(row) = rows.next() {
-            if stop() {
-                let ids: Vec<i64> = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
-                self.release(ids).await?;
-                break;
+        let this = self.clone();
+        let attempts = async move {
+            let mut outcomes = Vec::with_capacity(n);
+            let mut rows = claimed.into_iter();
+            while let Some(row) = rows.next() {
+                if stop.as_ref().is_some_and(|stop| *stop.borrow()) {
+                    let untried = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
+                    return (outcomes, untried);
+                }
+                let registration = registrations.get(&row.registration_id);
+                outcomes.push(this.attempt(row, registration).await);
             }
-            let registration = registrations.get(&row.registration_id);
-            outcomes.push(self.attempt(row, registration).await);
+            (outcomes, Vec::new())
+        };
+        let (outcomes, untried) = match &self.sending {
+            Some(handle) => handle
+                .spawn(attempts)
+                .await
+                // Rows it claimed stay "sending" until their lock expires, then go out again.
+                .map_err(|e| DbErr::Custom(format!("el envío de correo se interrumpió: {e}")))?,
+            None => attempts.await,
+        };
+        if !untried.is_empty() {
+            self.release(untried).await?;
         }
         self.record(outcomes).await?;
         Ok(n)
+    }
+
+    /// Lets the requests' writer go first while it is busy, for at most `settings.max_yield`
+    /// (see the module's documentation).
+    async fn wait_for_requests(&self) {
+        let Some(writer) = &self.requests else { return };
+        let started = tokio::time::Instant::now();
+        while !writer.is_idle() && started.elapsed() < self.settings.max_yield {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Returns claimed, untried rows to the queue as if never claimed.

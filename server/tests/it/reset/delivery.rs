@@ -110,7 +110,7 @@ async fn twenty_simultaneous_requests_leave_one_valid_password_the_last_one_sent
         let f = fixture(&test_db.url).await;
         let form = reinicio("jsalazar.rl", "0926687856", "jorge.salazar@example.com");
         let outbox_dir = tempfile::tempdir().unwrap();
-        let worker = Arc::new(f.worker(folder_mailer(outbox_dir.path())));
+        let worker = f.worker(folder_mailer(outbox_dir.path()));
 
         // Requests and the worker race each other.
         let mut tasks = Vec::new();
@@ -395,7 +395,7 @@ async fn two_instances_share_the_outbox_without_sending_twice() {
         let sink = SmtpSink::start("127.0.0.1:0".parse().unwrap()).await;
         let workers: Vec<_> = (0..2)
             .map(|_| {
-                let mut w = f.worker(smtp_mailer(sink.addr));
+                let mut w = f.plain_worker(smtp_mailer(sink.addr));
                 w.settings.batch = 2;
                 Arc::new(w)
             })

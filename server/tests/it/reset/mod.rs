@@ -7,6 +7,7 @@ mod batching;
 mod delivery;
 mod lookup;
 mod maintenance;
+mod priority;
 mod sign_in;
 
 use std::{sync::Arc, time::Duration};
@@ -67,7 +68,12 @@ async fn fixture(url: &str) -> Fixture {
 }
 
 impl Fixture {
-    fn worker(&self, mailer: LettreMailer) -> Worker<LettreMailer> {
+    fn worker(&self, mailer: LettreMailer) -> Arc<Worker<LettreMailer>> {
+        Arc::new(self.plain_worker(mailer))
+    }
+
+    /// A worker whose fields a test changes before it runs.
+    fn plain_worker(&self, mailer: LettreMailer) -> Worker<LettreMailer> {
         Worker {
             db: self.db.clone(),
             mailer,
@@ -82,6 +88,8 @@ impl Fixture {
                 &"https://reinicio.example/".parse().unwrap(),
             )
             .unwrap(),
+            sending: None,
+            requests: None,
         }
     }
 
