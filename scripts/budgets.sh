@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The issue's budget: 170,000 B (the bundle is about 168,000 B since the password blocklist; see BENCHMARKS.md).
-BUDGET_WASM_GZIP=${BUDGET_WASM_GZIP:-170000}
+# A ratchet on the way to the 150,000 B of issue 17: the bundle is 166,518 B since the labels'
+# marks are toggled instead of created (see BENCHMARKS.md); it may not grow back.
+BUDGET_WASM_GZIP=${BUDGET_WASM_GZIP:-167500}
 
 wasm=$(ls target/site/pkg/*.wasm 2>/dev/null | head -1)
 [ -n "$wasm" ] || { echo "No hay WASM en target/site/pkg: ejecute cargo leptos build --release" >&2; exit 1; }

@@ -35,7 +35,9 @@ test.describe('with JavaScript', () => {
         } else {
           await expect(campo, `${c.etiqueta}`).toBeDisabled();
           await expect(campo).toHaveAttribute('aria-disabled', 'true');
-          await expect(page.locator(`label[for="${await campo.getAttribute('id')}"] .asterisco`)).toHaveCount(0);
+          // Hidden, not removed: a classification change toggles the attribute.
+          await expect(page.locator(`label[for="${await campo.getAttribute('id')}"] .asterisco`)).toBeHidden();
+          await expect(page.locator(`label[for="${await campo.getAttribute('id')}"] .solo-lectores`)).toBeHidden();
         }
       }
     }

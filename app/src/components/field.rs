@@ -5,7 +5,7 @@ use validation::ValidationError;
 
 use crate::form::FieldState;
 
-/// A field's label; a required field's has the asterisk, and "(obligatorio)" for screen readers.
+/// A field's label; a required field's shows the asterisk, and "(obligatorio)" for screen readers.
 #[component]
 pub fn Label(
     for_id: &'static str,
@@ -13,14 +13,12 @@ pub fn Label(
     #[prop(into)] required: Signal<bool>,
 ) -> impl IntoView {
     view! {
+        // Both marks are always there and hidden when the field is optional: a classification
+        // change toggles an attribute instead of creating and removing elements.
         <label for=for_id>
-            <Show when=move || required.get()>
-                <span class="asterisco" aria-hidden="true">"*"</span>
-            </Show>
+            <span class="asterisco" aria-hidden="true" hidden=move || !required.get()>"*"</span>
             {text}
-            <Show when=move || required.get()>
-                <span class="solo-lectores">" (obligatorio)"</span>
-            </Show>
+            <span class="solo-lectores" hidden=move || !required.get()>" (obligatorio)"</span>
         </label>
     }
 }
