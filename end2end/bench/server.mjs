@@ -48,6 +48,7 @@ export async function startServer(label, databaseUrl) {
   const env = {
     ...process.env,
     REINICIO_LISTEN_ADDR: '127.0.0.1:0',
+    REINICIO_METRICS_ADDR: '127.0.0.1:0',
     REINICIO_PUBLIC_BASE_URL: 'http://localhost',
     REINICIO_DATABASE_URL: databaseUrl ?? `sqlite://${join(dir, 'bench.sqlite3')}?mode=rwc`,
     REINICIO_MAIL_URL: `file://${mailDir}`,

@@ -36,6 +36,8 @@ const smtpPort = smtp.server.address().port;
 const env = {
   ...process.env,
   REINICIO_LISTEN_ADDR: `127.0.0.1:${process.env.E2E_PORT}`,
+  // Any free loopback port: the default one may be taken by a server someone left running.
+  REINICIO_METRICS_ADDR: '127.0.0.1:0',
   REINICIO_PUBLIC_BASE_URL: process.env.E2E_PUBLIC_URL,
   REINICIO_DATABASE_URL: `sqlite://${join(dataDir, 'e2e.sqlite3')}?mode=rwc`,
   REINICIO_MAIL_URL: `smtp://127.0.0.1:${smtpPort}?tls=none`,

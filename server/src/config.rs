@@ -36,6 +36,8 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Config {
     pub listen_addr: SocketAddr,
+    /// Where `/metrics` is served (never on the public port); `None` when set empty.
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: String,
     pub mail: MailTransport,
     /// The sender of every e-mail.
@@ -86,6 +88,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen_addr", &self.listen_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("database_url", &redact_str(&self.database_url))
             .field("mail", &self.mail)
             .field("mail_from", &self.mail_from)
@@ -129,6 +132,7 @@ pub struct ConfigError {
 }
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reinicio-clave.sqlite3?mode=rwc";
 pub const DEFAULT_MAIL_URL: &str = "file://data/outbox";
 pub const DEFAULT_MAIL_FROM: &str = "ECUAPASS <no-responder@localhost>";
@@ -171,6 +175,21 @@ impl Config {
         let listen_addr = raw
             .parse()
             .map_err(|_| invalid(&var, &raw, "se espera IP:puerto, p. ej. 0.0.0.0:3000"))?;
+
+        // Set but empty: no metrics listener at all.
+        let metrics_addr = match lookup(&format!("{PREFIX}METRICS_ADDR")) {
+            Some(v) if v.trim().is_empty() => None,
+            _ => {
+                let (var, raw) = get("METRICS_ADDR", DEFAULT_METRICS_ADDR);
+                Some(raw.parse().map_err(|_| {
+                    invalid(
+                        &var,
+                        &raw,
+                        "se espera IP:puerto, p. ej. 127.0.0.1:9464, o vacío para no servir métricas",
+                    )
+                })?)
+            }
+        };
 
         // DATABASE_URL is the name every hosting platform sets; ours wins when both exist.
         let (var, raw) = match lookup("REINICIO_DATABASE_URL").filter(|v| !v.trim().is_empty()) {
@@ -345,6 +364,7 @@ impl Config {
             limits,
             reset_ttl_minutes,
             listen_addr,
+            metrics_addr,
             database_url,
             mail,
             mail_from,
@@ -390,6 +410,23 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_moved_or_turned_off() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.metrics_addr, Some(DEFAULT_METRICS_ADDR.parse().unwrap()));
+        assert!(c.metrics_addr.unwrap().ip().is_loopback());
+        let c = config(&[("REINICIO_METRICS_ADDR", "0.0.0.0:9100")]).unwrap();
+        assert_eq!(c.metrics_addr.unwrap().port(), 9100);
+        assert_eq!(
+            config(&[("REINICIO_METRICS_ADDR", " ")])
+                .unwrap()
+                .metrics_addr,
+            None
+        );
+        let error = config(&[("REINICIO_METRICS_ADDR", "metricas")]).unwrap_err();
+        assert_eq!(error.variable, "REINICIO_METRICS_ADDR");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod seed;
 pub mod serve;
 pub mod services;
 pub mod state;
+pub mod telemetry;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -42,6 +43,8 @@ pub enum StartError {
     },
     #[error("el servidor se detuvo: {0}")]
     Serve(std::io::Error),
+    #[error("métricas: {0}")]
+    Metrics(String),
     #[error("no se pudo iniciar el hilo de envío de correo: {0}")]
     MailThread(std::io::Error),
     #[error("{0}")]
@@ -69,6 +72,9 @@ pub fn leptos_options(listen_addr: SocketAddr) -> Result<LeptosOptions, StartErr
 /// A server that is listening and ready to serve.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<(TcpListener, axum::Router)>,
     pub services: services::Services,
     listener: TcpListener,
     app: axum::Router,
@@ -157,8 +163,36 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
         trusted_proxy: config.trusted_proxy,
         request_timeout: config.request_timeout,
     }));
+    let (app, metrics) = match config.metrics_addr {
+        Some(metrics_addr) => {
+            let handle = telemetry::install().map_err(StartError::Metrics)?;
+            let listener =
+                TcpListener::bind(metrics_addr)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: metrics_addr,
+                        source,
+                    })?;
+            let router = telemetry::router(telemetry::Scrape {
+                handle,
+                db: services.db.clone(),
+                clock: services.clock.clone(),
+            });
+            (
+                app.route_layer(axum::middleware::from_fn(telemetry::track)),
+                Some((listener, router)),
+            )
+        }
+        None => (app, None),
+    };
+    let metrics_addr = match &metrics {
+        Some((listener, _)) => Some(listener.local_addr().map_err(StartError::Serve)?),
+        None => None,
+    };
     Ok(Running {
         addr,
+        metrics_addr,
+        metrics,
         services,
         listener,
         app,
@@ -188,7 +222,17 @@ impl Running {
             self.services.clock.clone(),
             self.sent_mail_retention_days,
         );
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "el servidor de métricas se detuvo");
+                }
+            })
+        });
         serve::connections(self.listener, self.app, self.connections, shutdown).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         cleanup.abort();
         let _ = stop_worker.send(true);
         let _ = worker.await;

@@ -108,6 +108,11 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         let running = server::start(&config).await?;
         // The run script and the browser tests wait for this line or for /healthz.
         println!("Sirviendo en http://{}", running.addr);
+        if let Some(metrics) = running.metrics_addr {
+            // Not println!: a reader that stopped after the first line must not end the server.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "Métricas en http://{metrics}/metrics");
+        }
         tracing::info!(addr = %running.addr, public = %config.public_base_url, "servidor listo");
         running.serve(server::shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);

@@ -42,6 +42,8 @@ const CLAVE_ACTUAL: &str = "La clave actual no es correcta. Escríbala de nuevo 
 fn sign_in_quota(state: &AppState, client: Option<std::net::IpAddr>) -> Result<(), (String, u64)> {
     let Some(addr) = client else { return Ok(()) };
     state.sign_in_address_limit.check(addr).map_err(|segundos| {
+        metrics::counter!("reinicio_limit_refusals_total", "kind" => "direccion_ingreso")
+            .increment(1);
         tracing::warn!(%addr, "límite de ingresos por dirección alcanzado");
         (
             format!(

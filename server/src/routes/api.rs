@@ -60,6 +60,7 @@ async fn address_limit(State(state): State<AppState>, request: Request, next: Ne
         Ok(()) => next.run(request).await,
         Err(segundos) => {
             tracing::warn!(%addr, "límite por dirección alcanzado");
+            metrics::counter!("reinicio_limit_refusals_total", "kind" => "direccion").increment(1);
             ApiError::LimiteDireccion { segundos }.into_response()
         }
     }

@@ -29,6 +29,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
+    ActiveEnum,
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
@@ -411,7 +412,20 @@ impl<M: Mailer + 'static> Worker<M> {
         .await?;
         mark(&txn, &sent, State::Sent, None, Some(now)).await?;
         audit::insert(&txn, audit).await?;
-        txn.commit().await
+        txn.commit().await?;
+        for outcome in &outcomes {
+            let (name, row) = match outcome {
+                Outcome::Sent { row, .. } => ("reinicio_mail_sent_total", row),
+                Outcome::Retry { row, .. } if row.attempts < self.settings.max_attempts => {
+                    ("reinicio_mail_failures_total", row)
+                }
+                Outcome::Retry { row, .. } | Outcome::Abandon { row, .. } => {
+                    ("reinicio_mail_abandoned_total", row)
+                }
+            };
+            metrics::counter!(name, "kind" => row.kind.to_value()).increment(1);
+        }
+        Ok(())
     }
 }
 

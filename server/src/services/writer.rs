@@ -322,6 +322,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
 
     let mut answers = Vec::with_capacity(decided.len());
     let mut audit = Vec::with_capacity(decided.len());
+    let mut outcomes = Vec::with_capacity(decided.len());
     for (i, (now, client, identificacion, decision)) in decided.iter().enumerate() {
         let (event, outcome, found, answer) = match (&decision.kind, counted[i]) {
             (Kind::Lookup { found }, Written::Counted) => {
@@ -355,6 +356,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
                 ),
             },
         };
+        outcomes.push((event, outcome));
         audit.push(audit::row(
             *now,
             audit::Entry {
@@ -369,5 +371,17 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     }
     audit::insert(&txn, audit).await?;
     txn.commit().await?;
+    // Counted once durable, like the answers.
+    for (event, outcome) in outcomes {
+        let name = if event == "buscar_id" {
+            "reinicio_lookups_total"
+        } else {
+            "reinicio_resets_total"
+        };
+        metrics::counter!(name, "outcome" => outcome).increment(1);
+        if outcome == "limitado" || outcome == "tope_por_cuenta" {
+            metrics::counter!("reinicio_limit_refusals_total", "kind" => outcome).increment(1);
+        }
+    }
     Ok(answers)
 }

@@ -25,5 +25,6 @@ mod faults;
 mod helpers;
 mod http;
 mod malformed;
+mod metrics;
 mod no_js;
 mod reset;

@@ -86,6 +86,7 @@ fn server_command(dir: &Path, relay: SocketAddr) -> Command {
         )
         .env("REINICIO_MAIL_URL", format!("smtp://{relay}?tls=none"))
         .env("REINICIO_LISTEN_ADDR", "127.0.0.1:0")
+        .env("REINICIO_METRICS_ADDR", "")
         .env("REINICIO_LIMITE_IP_POR_MINUTO", "10000")
         .env("REINICIO_LIMITE_IP_RAFAGA", "10000")
         .env("REINICIO_CORREO_REINTENTO_SEGUNDOS", "1")

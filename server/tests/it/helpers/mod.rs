@@ -146,6 +146,8 @@ fn rand_u64() -> u64 {
 pub fn config_with(db: &TestDb, mail_dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: std::collections::HashMap<String, String> = [
         ("REINICIO_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        // One metrics recorder per process: the metrics tests run the binary (`metrics.rs`).
+        ("REINICIO_METRICS_ADDR", String::new()),
         ("REINICIO_DATABASE_URL", db.url.clone()),
         (
             "REINICIO_MAIL_URL",
