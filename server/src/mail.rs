@@ -49,6 +49,9 @@ pub enum MailError {
     Config(String),
     #[error("el envío falló: {0}")]
     Send(String),
+    /// The relay refused the message for good (an SMTP 5xx): sending it again cannot help.
+    #[error("el relé rechazó el mensaje de forma permanente: {0}")]
+    Refused(String),
 }
 
 /// Delivers one finished message.
@@ -125,11 +128,13 @@ impl Mailer for LettreMailer {
                 .await
                 .map(drop)
                 .map_err(|e| MailError::Send(e.to_string())),
-            Self::Smtp(t) => t
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| MailError::Send(e.to_string())),
+            Self::Smtp(t) => t.send(message).await.map(drop).map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Refused(e.to_string())
+                } else {
+                    MailError::Send(e.to_string())
+                }
+            }),
         }
     }
 }

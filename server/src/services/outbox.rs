@@ -299,12 +299,23 @@ impl<M: Mailer + 'static> Worker<M> {
                 }
             }
         };
-        if let Err(error) = self.mailer.send(message).await {
-            tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de correo fallido");
-            return Outcome::Retry {
-                row,
-                error: error.to_string(),
-            };
+        match self.mailer.send(message).await {
+            Ok(()) => {}
+            // A 5xx (no such mailbox, policy refusal): recorded and not tried again.
+            Err(error @ mail::MailError::Refused(_)) => {
+                tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "correo rechazado por el relé");
+                return Outcome::Abandon {
+                    row,
+                    error: error.to_string(),
+                };
+            }
+            Err(error) => {
+                tracing::warn!(outbox = row.id, attempt = row.attempts, %error, "envío de correo fallido");
+                return Outcome::Retry {
+                    row,
+                    error: error.to_string(),
+                };
+            }
         }
         tracing::info!(outbox = row.id, attempt = row.attempts, "correo enviado");
         Outcome::Sent {

@@ -24,8 +24,27 @@ impl SmtpSink {
         Self::start_slow(addr, std::time::Duration::ZERO).await
     }
 
+    /// A relay that refuses every recipient for good (`550`, as for a mailbox that does not
+    /// exist).
+    pub async fn start_refusing(addr: SocketAddr) -> Self {
+        Self::start_with(
+            addr,
+            std::time::Duration::ZERO,
+            b"550 5.1.1 Buzon inexistente\r\n",
+        )
+        .await
+    }
+
     /// A relay that takes `delay` to acknowledge each message (so a test can act mid-delivery).
     pub async fn start_slow(addr: SocketAddr, delay: std::time::Duration) -> Self {
+        Self::start_with(addr, delay, b"250 OK\r\n").await
+    }
+
+    async fn start_with(
+        addr: SocketAddr,
+        delay: std::time::Duration,
+        rcpt_reply: &'static [u8],
+    ) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind SMTP sink");
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -34,7 +53,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store, delay).await;
+                    let _ = session(stream, store, delay, rcpt_reply).await;
                 });
             }
         });
@@ -71,6 +90,7 @@ async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Vec<u8>>>>,
     delay: std::time::Duration,
+    rcpt_reply: &'static [u8],
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -84,7 +104,8 @@ async fn session(
         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-localhost\r\n250 8BITMIME\r\n",
-            "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "RCPT" => rcpt_reply,
             "DATA" => {
                 write.write_all(b"354 Fin con <CRLF>.<CRLF>\r\n").await?;
                 let mut data = Vec::new();

@@ -8,6 +8,7 @@ mod delivery;
 mod lookup;
 mod maintenance;
 mod priority;
+mod refusal;
 mod sign_in;
 
 use std::{sync::Arc, time::Duration};
