@@ -98,6 +98,28 @@ fn describe() {
         "Antigüedad del mensaje en cola más antiguo (0 sin cola)"
     );
     describe_gauge!("reinicio_build_info", "Versión y commit del binario");
+    describe_counter!("reinicio_sign_ins_total", "Ingresos por resultado");
+    describe_gauge!(
+        "reinicio_db_pool_connections",
+        "Conexiones del grupo de la base de datos, en uso y libres"
+    );
+    describe_counter!(
+        "reinicio_sign_in_lockouts_total",
+        "ID usuario cuyo ingreso con clave quedó en pausa por intentos fallidos"
+    );
+    describe_gauge!(
+        "reinicio_argon2_queue",
+        "Cálculos de Argon2 esperando un hilo"
+    );
+    describe_histogram!(
+        "reinicio_argon2_wait_seconds",
+        metrics::Unit::Seconds,
+        "Espera de cada cálculo de Argon2 antes de empezar"
+    );
+    describe_counter!(
+        "reinicio_argon2_refusals_total",
+        "Cálculos rechazados con la cola de Argon2 llena (503)"
+    );
 }
 
 /// Counts every routed request by its route's pattern (never the raw path: a scan of made-up
@@ -136,6 +158,7 @@ async fn metrics_page(State(scrape): State<Scrape>) -> Response {
     if let Err(error) = outbox_depth(&scrape).await {
         tracing::warn!(%error, "métricas: no se pudo leer el buzón de salida");
     }
+    pool_gauges(&scrape.db);
     scrape.handle.run_upkeep();
     (
         StatusCode::OK,
@@ -146,6 +169,25 @@ async fn metrics_page(State(scrape): State<Scrape>) -> Response {
         scrape.handle.render(),
     )
         .into_response()
+}
+
+/// The database pool's connections in use and idle, at the moment of the scrape.
+fn pool_gauges(db: &DatabaseConnection) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => return,
+    };
+    let idle = idle as f64;
+    metrics::gauge!("reinicio_db_pool_connections", "state" => "in_use")
+        .set(f64::from(size) - idle);
+    metrics::gauge!("reinicio_db_pool_connections", "state" => "idle").set(idle);
 }
 
 /// Sets the outbox gauges from the database: messages per state and the age of the oldest

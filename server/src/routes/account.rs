@@ -120,7 +120,7 @@ async fn post_sign_in(State(state): State<AppState>, request: Request) -> Respon
     }
     match Ingreso::validate(&input) {
         Err(errores) => estado.errores = errores,
-        Ok(form) => match sign_in::attempt(&state.services, &form, client).await {
+        Ok(form) => match count_sign_in(sign_in::attempt(&state.services, &form, client).await) {
             Ok(nueva) => {
                 let destino = if nueva.must_change {
                     "/cambio-clave"
@@ -320,4 +320,20 @@ async fn guard(
         }
         (None, Access::SignIn) => next.run(request).await,
     }
+}
+
+/// Counts a sign-in by its outcome (`reinicio_sign_ins_total`) and hands it on.
+fn count_sign_in(
+    result: Result<sign_in::NewSession, SignInError>,
+) -> Result<sign_in::NewSession, SignInError> {
+    let outcome = match &result {
+        Ok(s) if s.must_change => "temporal",
+        Ok(_) => "correcto",
+        Err(SignInError::Credenciales) => "incorrecto",
+        Err(SignInError::Bloqueado { .. }) => "bloqueado",
+        Err(SignInError::Hash(HashError::Busy)) => "ocupado",
+        Err(_) => "error",
+    };
+    metrics::counter!("reinicio_sign_ins_total", "outcome" => outcome).increment(1);
+    result
 }

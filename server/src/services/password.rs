@@ -139,7 +139,8 @@ enum Job {
 /// Cheap to clone; the threads end when the last handle is dropped.
 #[derive(Clone)]
 pub struct Argon2Pool {
-    jobs: mpsc::SyncSender<Job>,
+    /// Each job with the moment it was queued (for the wait it had).
+    jobs: mpsc::SyncSender<(std::time::Instant, Job)>,
     counters: Arc<Counters>,
     /// A hash of nothing anyone knows, verified when there is no password to verify (an unknown
     /// ID, an account that never had one), so that every such attempt costs the same work as a
@@ -150,11 +151,13 @@ pub struct Argon2Pool {
 #[derive(Default)]
 struct Counters {
     computed: AtomicU64,
+    /// Jobs queued and not yet taken by a thread (`reinicio_argon2_queue`).
+    waiting: std::sync::atomic::AtomicI64,
 }
 
 impl Argon2Pool {
     pub fn new(threads: usize, queue: usize) -> Self {
-        let (jobs, receiver) = mpsc::sync_channel::<Job>(queue.max(1));
+        let (jobs, receiver) = mpsc::sync_channel::<(std::time::Instant, Job)>(queue.max(1));
         let receiver = Arc::new(Mutex::new(receiver));
         let counters = Arc::new(Counters::default());
         for i in 0..threads.max(1) {
@@ -170,8 +173,12 @@ impl Argon2Pool {
                             Ok(r) => r.recv(),
                             Err(_) => break,
                         };
-                        let Ok(job) = job else { break };
+                        let Ok((queued_at, job)) = job else { break };
                         counters.computed.fetch_add(1, Ordering::Relaxed);
+                        let waiting = counters.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
+                        metrics::gauge!("reinicio_argon2_queue").set(waiting as f64);
+                        metrics::histogram!("reinicio_argon2_wait_seconds")
+                            .record(queued_at.elapsed().as_secs_f64());
                         match job {
                             Job::Hash(secret, reply) => {
                                 let _ = reply.send(hash_now(&mut memory, &secret));
@@ -213,10 +220,21 @@ impl Argon2Pool {
     }
 
     fn submit(&self, job: Job) -> Result<(), HashError> {
-        self.jobs.try_send(job).map_err(|error| match error {
-            mpsc::TrySendError::Full(_) => HashError::Busy,
-            mpsc::TrySendError::Disconnected(_) => HashError::Stopped,
-        })
+        // Counted before it is sent, so that a thread taking it at once never counts below zero.
+        let waiting = self.counters.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("reinicio_argon2_queue").set(waiting as f64);
+        self.jobs
+            .try_send((std::time::Instant::now(), job))
+            .map_err(|error| {
+                self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+                match error {
+                    mpsc::TrySendError::Full(_) => {
+                        metrics::counter!("reinicio_argon2_refusals_total").increment(1);
+                        HashError::Busy
+                    }
+                    mpsc::TrySendError::Disconnected(_) => HashError::Stopped,
+                }
+            })
     }
 
     /// Argon2 computations this pool has started (for tests and metrics).

@@ -211,6 +211,9 @@ async fn contar_intento(
     .await
     .map(|intento| {
         if intento.failures > MAX_FAILURES {
+            if intento.failures == MAX_FAILURES + 1 {
+                metrics::counter!("reinicio_sign_in_lockouts_total").increment(1);
+            }
             Err((intento.window_start + FAILURE_WINDOW_MS - now + 59_999) / 60_000)
         } else {
             Ok(())

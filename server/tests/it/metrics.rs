@@ -114,6 +114,14 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
             .status,
         200
     );
+    // Five wrong passwords, then the lockout: the sixth is refused without an Argon2 check.
+    for _ in 0..6 {
+        let answer = server
+            .public
+            .post_form("/ingreso", "usuario=mperez&clave=no-es-la-clave-1")
+            .await;
+        assert_ne!(answer.status, 303, "{}", answer.body);
+    }
     // The public port has no such page.
     assert_eq!(server.public.page("/metrics").await.status, 404);
 
@@ -173,6 +181,17 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
     expect(
         r#"http_request_duration_seconds_count{route="/api/buscar_id"}"#,
         4.0,
+    );
+    expect(r#"reinicio_sign_ins_total{outcome="incorrecto"}"#, 5.0);
+    expect(r#"reinicio_sign_ins_total{outcome="bloqueado"}"#, 1.0);
+    expect("reinicio_sign_in_lockouts_total", 1.0);
+    expect("reinicio_argon2_wait_seconds_count", 5.0);
+    expect("reinicio_argon2_queue", 0.0);
+    // Every answer is the sign-in page again, with its message.
+    expect(r#"http_requests_total{route="/ingreso",status="200"}"#, 6.0);
+    assert!(
+        text.contains(r#"reinicio_db_pool_connections{state="idle"}"#),
+        "{text}"
     );
     expect(r#"reinicio_outbox_messages{state="sent"}"#, 1.0);
     expect(r#"reinicio_outbox_messages{state="queued"}"#, 0.0);
