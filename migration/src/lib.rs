@@ -10,6 +10,7 @@ mod m20261128_000002_reset_outbox_audit;
 mod m20261128_000003_sessions_sign_in;
 mod m20261128_000004_rate_limits;
 mod m20261130_000005_registration_times_ms;
+mod m20261130_000006_audit_request_id;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_sessions_sign_in::Migration),
             Box::new(m20261128_000004_rate_limits::Migration),
             Box::new(m20261130_000005_registration_times_ms::Migration),
+            Box::new(m20261130_000006_audit_request_id::Migration),
         ]
     }
 }

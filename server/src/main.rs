@@ -192,12 +192,13 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         Command::Audit { limit } => {
             for a in services::audit::recent(&db, limit).await? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     ecuador_time(a.at),
                     a.event,
                     a.outcome,
                     a.client_addr.unwrap_or_else(|| "-".into()),
-                    a.identificacion.unwrap_or_else(|| "-".into())
+                    a.identificacion.unwrap_or_else(|| "-".into()),
+                    a.request_id.unwrap_or_else(|| "-".into())
                 );
             }
         }

@@ -52,7 +52,94 @@ pub fn apply(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
             tower_http::compression::CompressionLayer::new()
                 .quality(tower_http::CompressionLevel::Fastest),
         )
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn(request_id_for_audit))
+        // Every log line of a request carries its ID (the span's field), and so does the answer.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(
+            X_REQUEST_ID,
+        ))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(
+            X_REQUEST_ID,
+            NewRequestId,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_id_from_proxy_only,
+        ))
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request ID given by a trusted proxy is kept when it is plain (letters, digits, `-`, `_`,
+/// `.`, at most 64): the proxy's logs and ours then name the request alike. Any other, and every
+/// one a client sends directly, is dropped, so that a new one is made: a client must not choose
+/// what our logs and audit rows call its request.
+async fn request_id_from_proxy_only(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let keep = state.trusted_proxy
+        && request.headers().get(&X_REQUEST_ID).is_some_and(|v| {
+            let v = v.as_bytes();
+            (1..=64).contains(&v.len())
+                && v.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if !keep {
+        request.headers_mut().remove(&X_REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// Makes the request's ID available to the audit rows it causes (`services::audit`).
+async fn request_id_for_audit(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match id {
+        Some(id) => {
+            crate::services::audit::REQUEST_ID
+                .scope(id, next.run(request))
+                .await
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// 128 random bits in hex: unique without coordination between instances.
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl tower_http::request_id::MakeRequestId for NewRequestId {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        HeaderValue::from_str(&hex)
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
+/// The span every log line of a request is in: method, path (never the query) and its ID.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "peticion",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }
 
 /// The client's address, for limits and audit: the socket's peer, or with a trusted proxy the

@@ -13,6 +13,8 @@ pub struct Model {
     pub client_addr: Option<String>,
     pub identificacion: Option<String>,
     pub registration_id: Option<i64>,
+    /// The `x-request-id` of the request that caused it (none for the outbox's own events).
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

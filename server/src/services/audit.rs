@@ -8,7 +8,20 @@ use validation::Identificacion;
 
 use crate::entities::audit_log;
 
+tokio::task_local! {
+    /// The ID of the request being answered, set around each request by `middleware`: it goes
+    /// into the audit rows the request causes, as it goes into its log lines.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's ID, if this runs inside one.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 pub struct Entry<'a> {
+    /// The request that caused it (see [`REQUEST_ID`]).
+    pub request_id: Option<&'a str>,
     pub event: &'static str,
     pub outcome: &'static str,
     pub client: Option<IpAddr>,
@@ -28,6 +41,8 @@ pub fn row(at: i64, entry: Entry<'_>) -> audit_log::ActiveModel {
         client = ?entry.client,
         identificacion = entry.identificacion.map(Identificacion::masked),
         registration = entry.registration_id,
+        // Written where the batch is, outside the request's span: named here, as in the row.
+        request_id = entry.request_id,
         "auditoría"
     );
     audit_log::ActiveModel {
@@ -37,6 +52,7 @@ pub fn row(at: i64, entry: Entry<'_>) -> audit_log::ActiveModel {
         client_addr: Set(entry.client.map(|c| c.to_string())),
         identificacion: Set(entry.identificacion.map(Identificacion::masked)),
         registration_id: Set(entry.registration_id),
+        request_id: Set(entry.request_id.map(str::to_owned)),
         ..Default::default()
     }
 }

@@ -363,6 +363,7 @@ impl<M: Mailer + 'static> Worker<M> {
                         audit.push(audit::row(
                             *sent_at,
                             audit::Entry {
+                                request_id: None,
                                 event: "envio_correo",
                                 outcome: "enviado",
                                 client: None,
@@ -400,6 +401,7 @@ impl<M: Mailer + 'static> Worker<M> {
                     audit.push(audit::row(
                         now,
                         audit::Entry {
+                            request_id: None,
                             event: "envio_correo",
                             outcome: "abandonado",
                             client: None,

@@ -48,6 +48,7 @@ pub async fn buscar_id(
             }),
             client,
             identificacion: form.identificacion.clone(),
+            request_id: super::audit::current_request_id(),
         })
         .await?;
     match (written, found) {
@@ -142,6 +143,7 @@ pub async fn solicitar_reinicio(
             }),
             client,
             identificacion: form.identificacion.clone(),
+            request_id: super::audit::current_request_id(),
         })
         .await?;
     match written {

@@ -229,10 +229,12 @@ async fn audit_ingreso(
     cuenta: Option<&registration::Model>,
 ) -> Result<(), DbErr> {
     let identificacion = cuenta.and_then(|r| Identificacion::parse(&r.identificacion).ok());
+    let request_id = audit::current_request_id();
     audit::record(
         &services.db,
         now,
         audit::Entry {
+            request_id: request_id.as_deref(),
             event: "ingreso",
             outcome,
             client,
@@ -424,10 +426,12 @@ pub async fn change_password(
         .await?;
     }
     let identificacion = Identificacion::parse(&sesion.identificacion).ok();
+    let request_id = audit::current_request_id();
     audit::record(
         &txn,
         now,
         audit::Entry {
+            request_id: request_id.as_deref(),
             event: "cambio_clave",
             outcome: "exitoso",
             client,

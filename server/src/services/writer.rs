@@ -68,6 +68,8 @@ pub struct Write {
     /// For the audit row: where the request came from and whom it named.
     pub client: Option<IpAddr>,
     pub identificacion: Identificacion,
+    /// The request's ID (`audit::current_request_id`), for its audit row.
+    pub request_id: Option<String>,
 }
 
 pub struct Decision {
@@ -265,20 +267,20 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     let mut decided = Vec::with_capacity(writes.len());
     for (w, rows) in writes.into_iter().zip(rows) {
         let decision = (w.decide)(rows);
-        decided.push((w.now, w.client, w.identificacion, decision));
+        decided.push((w.now, w.client, w.identificacion, decision, w.request_id));
     }
     let positions = limits::count_batch(
         &txn,
         decided
             .iter()
-            .map(|(now, _, _, d)| (d.counter.as_str(), *now)),
+            .map(|(now, _, _, d, _)| (d.counter.as_str(), *now)),
     )
     .await?;
     let counted: Vec<Written> = decided
         .iter()
         .zip(positions)
         .map(
-            |((now, _, _, d), position)| match position.verdict(d.limit, *now) {
+            |((now, _, _, d, _), position)| match position.verdict(d.limit, *now) {
                 Ok(()) => Written::Counted,
                 Err(seconds) => Written::OverLimit { seconds },
             },
@@ -290,7 +292,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     // accounts' e-mails lock their keys in the same order and cannot deadlock.
     let mut mails: BTreeMap<&str, mail_outbox::ActiveModel> = BTreeMap::new();
     let mut asked: Vec<Option<&str>> = vec![None; decided.len()];
-    for (i, (_, _, _, d)) in decided.iter().enumerate() {
+    for (i, (_, _, _, d, _)) in decided.iter().enumerate() {
         if let (
             Kind::Reset {
                 mail: Some(mail), ..
@@ -323,7 +325,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     let mut answers = Vec::with_capacity(decided.len());
     let mut audit = Vec::with_capacity(decided.len());
     let mut outcomes = Vec::with_capacity(decided.len());
-    for (i, (now, client, identificacion, decision)) in decided.iter().enumerate() {
+    for (i, (now, client, identificacion, decision, request_id)) in decided.iter().enumerate() {
         let (event, outcome, found, answer) = match (&decision.kind, counted[i]) {
             (Kind::Lookup { found }, Written::Counted) => {
                 let outcome = if found.is_some() {
@@ -360,6 +362,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
         audit.push(audit::row(
             *now,
             audit::Entry {
+                request_id: request_id.as_deref(),
                 event,
                 outcome,
                 client: *client,

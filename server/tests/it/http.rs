@@ -41,3 +41,78 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
     assert!(stderr.contains("REINICIO_LISTEN_ADDR"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Every answer names its request (`x-request-id`); the same ID is in the audit row the request
+/// caused. A client cannot choose it: only a trusted proxy's plain ID is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_has_an_id_that_its_audit_row_repeats() {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use server::entities::audit_log;
+
+    let lookup = r#"{"clasificacion":"usuario_general","correo":"maria.perez@example.com","identificacion":"1710034065"}"#;
+    let id_of = |answer: &crate::helpers::Answer| -> String {
+        answer.headers["x-request-id"].to_str().unwrap().to_owned()
+    };
+    let last_audit = |conn: sea_orm::DatabaseConnection| async move {
+        audit_log::Entity::find()
+            .order_by_desc(audit_log::Column::Id)
+            .one(&conn)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    let app = TestApp::spawn().await;
+    let first = app.post_json("/api/buscar_id", lookup).await;
+    assert_eq!(first.status, 200);
+    let id = id_of(&first);
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    let row = last_audit(app.conn.clone()).await;
+    assert_eq!(row.event, "buscar_id");
+    assert_eq!(row.request_id.as_deref(), Some(id.as_str()));
+    // Pages and health checks have one too, each its own.
+    let page = app.page("/healthz").await;
+    assert_ne!(id_of(&page), id);
+    // A client's own ID is not taken.
+    let chosen = app
+        .post("/api/buscar_id")
+        .header("content-type", "application/json")
+        .header("x-request-id", "elegido-por-el-cliente")
+        .body(lookup)
+        .send()
+        .await
+        .unwrap();
+    let got = chosen.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(got, "elegido-por-el-cliente");
+
+    // Behind a trusted proxy its plain ID is kept, in the answer and in the audit row; one
+    // with other characters or too long is replaced.
+    let proxied = TestApp::spawn_with(&[("REINICIO_TRUSTED_PROXY", "true")]).await;
+    let send = |value: &'static str| {
+        proxied
+            .post("/api/buscar_id")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", "203.0.113.7")
+            .header("x-request-id", value)
+            .body(lookup)
+            .send()
+    };
+    let kept = send("proxy-7f3a.1_b").await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "proxy-7f3a.1_b");
+    let row = last_audit(proxied.conn.clone()).await;
+    assert_eq!(row.request_id.as_deref(), Some("proxy-7f3a.1_b"));
+    assert_eq!(row.client_addr.as_deref(), Some("203.0.113.7"));
+    for bad in ["con espacio", "x;y", &"a".repeat(65)] {
+        let bad: &'static str = Box::leak(bad.to_owned().into_boxed_str());
+        let replaced = send(bad).await.unwrap();
+        let got = replaced.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(got.len(), 32, "{bad:?} -> {got}");
+    }
+}

@@ -37,7 +37,8 @@ fn command(dir: &std::path::Path) -> Command {
         .env("REINICIO_LISTEN_ADDR", "127.0.0.1:0")
         .env("REINICIO_METRICS_ADDR", "127.0.0.1:0")
         .env("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "2")
-        .env("REINICIO_LOG_LEVEL", "warn");
+        .env("REINICIO_LOG_LEVEL", "info")
+        .env("REINICIO_LOG_FORMAT", "json");
     command
 }
 
@@ -48,7 +49,7 @@ fn start(dir: &std::path::Path) -> Server {
     let mut child = command(dir)
         .arg("serve")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -106,14 +107,12 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
         server.public.post_json("/api/buscar_id", hit).await.status,
         429
     );
-    assert_eq!(
-        server
-            .public
-            .post_json("/api/solicitar_reinicio", reset)
-            .await
-            .status,
-        200
-    );
+    let answer = server
+        .public
+        .post_json("/api/solicitar_reinicio", reset)
+        .await;
+    assert_eq!(answer.status, 200);
+    let request_id = answer.headers["x-request-id"].to_str().unwrap().to_owned();
     // Five wrong passwords, then the lockout: the sixth is refused without an Argon2 check.
     for _ in 0..6 {
         let answer = server
@@ -202,5 +201,14 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
             env!("CARGO_PKG_VERSION")
         )),
         "{text}"
+    );
+
+    // The reset's audit line names its request, as its audit row does.
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("auditoría")
+            && l.contains("solicitar_reinicio")
+            && l.contains(&format!(r#""request_id":"{request_id}""#))),
+        "{log}"
     );
 }
