@@ -52,79 +52,65 @@ pub fn apply(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
             tower_http::compression::CompressionLayer::new()
                 .quality(tower_http::CompressionLevel::Fastest),
         )
-        .layer(middleware::from_fn(request_id_for_audit))
         // Every log line of a request carries its ID (the span's field), and so does the answer.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(tower_http::request_id::PropagateRequestIdLayer::new(
-            X_REQUEST_ID,
-        ))
-        .layer(tower_http::request_id::SetRequestIdLayer::new(
-            X_REQUEST_ID,
-            NewRequestId,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_id_from_proxy_only,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A request ID given by a trusted proxy is kept when it is plain (letters, digits, `-`, `_`,
-/// `.`, at most 64): the proxy's logs and ours then name the request alike. Any other, and every
-/// one a client sends directly, is dropped, so that a new one is made: a client must not choose
-/// what our logs and audit rows call its request.
-async fn request_id_from_proxy_only(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let keep = state.trusted_proxy
-        && request.headers().get(&X_REQUEST_ID).is_some_and(|v| {
+/// Names the request: a trusted proxy's ID when it is plain (letters, digits, `-`, `_`, `.`, at
+/// most 64), so that the proxy's logs and ours name it alike; otherwise a new one. A client
+/// sending one directly does not choose what our logs and audit rows call its request. The ID
+/// goes into the request's header (for the log span), the audit rows it causes
+/// (`services::audit::REQUEST_ID`) and the answer. One layer, not tower-http's two plus ours:
+/// each layer costs every request, `/healthz` included.
+async fn request_id(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let given = state
+        .trusted_proxy
+        .then(|| request.headers().get(&X_REQUEST_ID))
+        .flatten()
+        .filter(|v| {
             let v = v.as_bytes();
             (1..=64).contains(&v.len())
                 && v.iter()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        });
-    if !keep {
-        request.headers_mut().remove(&X_REQUEST_ID);
-    }
-    next.run(request).await
+        })
+        .cloned();
+    let id = given.unwrap_or_else(new_request_id);
+    request.headers_mut().insert(X_REQUEST_ID, id.clone());
+    // Plain ASCII by construction.
+    let text = id.to_str().unwrap_or_default().to_owned();
+    let mut response = crate::services::audit::REQUEST_ID
+        .scope(text, next.run(request))
+        .await;
+    response.headers_mut().insert(X_REQUEST_ID, id);
+    response
 }
 
-/// Makes the request's ID available to the audit rows it causes (`services::audit`).
-async fn request_id_for_audit(request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    match id {
-        Some(id) => {
-            crate::services::audit::REQUEST_ID
-                .scope(id, next.run(request))
-                .await
+/// 32 hex digits: 64 random bits drawn once per process, then a counter. Unique across
+/// instances without a system call per request.
+fn new_request_id() -> HeaderValue {
+    use std::sync::{
+        OnceLock,
+        atomic::{AtomicU64, Ordering},
+    };
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // Without the OS's randomness, the time still tells instances apart.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes = (nanos as u64).to_le_bytes();
         }
-        None => next.run(request).await,
-    }
-}
-
-/// 128 random bits in hex: unique without coordination between instances.
-#[derive(Clone, Copy)]
-struct NewRequestId;
-
-impl tower_http::request_id::MakeRequestId for NewRequestId {
-    fn make_request_id<B>(
-        &mut self,
-        _: &axum::http::Request<B>,
-    ) -> Option<tower_http::request_id::RequestId> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).ok()?;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        HeaderValue::from_str(&hex)
-            .ok()
-            .map(tower_http::request_id::RequestId::new)
-    }
+        u64::from_le_bytes(bytes)
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let text = format!("{prefix:016x}{n:016x}");
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// The span every log line of a request is in: method, path (never the query) and its ID.
