@@ -168,8 +168,8 @@ fn ingreso(usuario: &str, clave: &str) -> Ingreso {
     .unwrap()
 }
 
-/// Requests a reset for MPerez and returns the password from the e-mail.
-async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
+/// Requests a reset for MPerez, the demo account (it queues the e-mail).
+async fn request_mperez_reset(f: &Fixture) {
     registry::solicitar_reinicio(
         &f.services,
         &reinicio("mperez", "1710034065", "maria.perez@example.com"),
@@ -177,6 +177,11 @@ async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
     )
     .await
     .unwrap();
+}
+
+/// Requests a reset for MPerez and returns the password from the e-mail.
+async fn temporal(f: &Fixture, dir: &std::path::Path) -> String {
+    request_mperez_reset(f).await;
     let before: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -9,13 +9,7 @@ async fn a_permanent_refusal_is_recorded_and_not_retried() {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
         let sink = SmtpSink::start_refusing("127.0.0.1:0".parse().unwrap()).await;
-        registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        request_mperez_reset(&f).await;
         let worker = f.worker(smtp_mailer(sink.addr));
         assert_eq!(worker.run_once().await.unwrap(), 1, "{label}");
 
