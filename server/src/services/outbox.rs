@@ -167,7 +167,9 @@ impl<M: Mailer + 'static> Worker<M> {
                     return (outcomes, untried);
                 }
                 let registration = registrations.get(&row.registration_id);
-                outcomes.push(this.attempt(row, registration).await);
+                let span = tracing::info_span!("envio_correo", outbox = row.id, kind = ?row.kind);
+                let attempt = this.attempt(row, registration);
+                outcomes.push(tracing::Instrument::instrument(attempt, span).await);
             }
             (outcomes, Vec::new())
         };

@@ -26,6 +26,7 @@ pub struct ResetAccepted {
 /// Reads, counts and writes in one group commit (see `writer`): the registrations with the
 /// identificación typed, then this rule picks the match. Every lookup is counted, registered or
 /// not, so that being limited says nothing. A match is its approved registration.
+#[tracing::instrument(name = "buscar_id", skip_all)]
 pub async fn buscar_id(
     services: &Services,
     form: &BusquedaId,
@@ -95,6 +96,7 @@ fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
 /// request (the worker generates the password when it sends, so it is fresh).
 ///
 /// [`Limits::resets_per_hour`]: super::limits::Limits
+#[tracing::instrument(name = "solicitar_reinicio", skip_all)]
 pub async fn solicitar_reinicio(
     services: &Services,
     form: &ReinicioClave,

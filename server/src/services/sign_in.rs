@@ -81,6 +81,7 @@ pub struct Session {
     pub correo: String,
 }
 
+#[tracing::instrument(name = "ingreso", skip_all)]
 pub async fn attempt(
     services: &Services,
     form: &Ingreso,
@@ -337,6 +338,7 @@ pub enum ChangeError {
 /// temporary password (whose owner just proved they read the e-mail) changes it without the
 /// current password; any other session must give it, so that a session left open on a shared
 /// computer cannot be turned into the account for good.
+#[tracing::instrument(name = "cambio_clave", skip_all)]
 pub async fn change_password(
     services: &Services,
     sesion: &Session,

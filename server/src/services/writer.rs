@@ -179,7 +179,9 @@ async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, busy: Arc<At
         let (writes, replies): (Vec<Write>, Vec<_>) =
             batch.drain(..).map(|j| (j.write, j.reply)).unzip();
         let n = writes.len();
-        match apply(&db, writes).await {
+        // The batch's statements, in a span of their own (it serves many requests' spans).
+        let span = tracing::info_span!("escritura_en_grupo", requests = n);
+        match tracing::Instrument::instrument(apply(&db, writes), span).await {
             Ok(answers) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A request whose client went away was still written; nobody to tell.

@@ -211,4 +211,15 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
             && l.contains(&format!(r#""request_id":"{request_id}""#))),
         "{log}"
     );
+    // The batch's statements and the mail send each have a span, named in their lines.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("auditoría") && l.contains(r#""name":"escritura_en_grupo""#)),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("correo enviado") && l.contains(r#""name":"envio_correo""#)),
+        "{log}"
+    );
 }
