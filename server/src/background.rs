@@ -11,12 +11,11 @@
 //! Threads this runtime starts (tokio's blocking pool, used by the file transport) inherit the
 //! priority.
 
-use std::{future::Future, io, thread};
+use std::{io, thread};
 
 use tokio::{
     runtime::{Builder, Handle},
     sync::oneshot,
-    task::JoinHandle,
 };
 
 /// How much lower than the request threads: with nice 10 a busy thread here gets about a tenth
@@ -58,15 +57,6 @@ impl Background {
             stop: Some(stop),
             thread: Some(thread),
         })
-    }
-
-    /// Runs `task` on the background thread.
-    pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.handle.spawn(task)
     }
 
     pub fn handle(&self) -> &Handle {
@@ -125,7 +115,7 @@ mod tests {
         let here = own_nice();
         assert!(here < 7, "the tests run at normal priority");
         let background = Background::start("prueba-fondo", 7).unwrap();
-        let (task, blocking) = wait(background.spawn(async {
+        let (task, blocking) = wait(background.handle().spawn(async {
             let task = own_nice();
             let blocking = tokio::task::spawn_blocking(own_nice).await.unwrap();
             (task, blocking)
@@ -149,7 +139,7 @@ mod tests {
         assert!(outcome.is_err());
     }
 
-    fn wait<T>(task: JoinHandle<T>) -> T {
+    fn wait<T>(task: tokio::task::JoinHandle<T>) -> T {
         Builder::new_current_thread()
             .build()
             .unwrap()

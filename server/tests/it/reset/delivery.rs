@@ -7,13 +7,7 @@ async fn a_reset_is_queued_sent_by_email_and_the_password_verifies() {
     for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
-        let answer = registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        let answer = request_mperez_reset(&f).await;
         assert_eq!(answer.correo.masked(), "m***@example.com");
         assert_eq!(answer.valid_minutes, 60);
         // Queued, nothing sent, nothing stored yet: the request did not wait for mail.
@@ -258,13 +252,7 @@ async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
             .unwrap()
             .local_addr()
             .unwrap();
-        registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        request_mperez_reset(&f).await;
         let worker = f.worker(smtp_mailer(port));
         for attempt in 1..=3 {
             assert_eq!(worker.run_once().await.unwrap(), 1, "attempt {attempt}");
@@ -300,13 +288,7 @@ async fn a_message_is_abandoned_after_the_last_attempt_and_can_be_retried() {
 async fn a_registration_disabled_while_queued_gets_no_password() {
     for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
-        registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        request_mperez_reset(&f).await;
         registration::Entity::update_many()
             .col_expr(
                 registration::Column::Estado,
@@ -336,13 +318,7 @@ async fn a_registration_disabled_while_queued_gets_no_password() {
 async fn a_message_left_sending_by_a_dead_worker_is_sent_once_its_claim_expires() {
     for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
-        registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        request_mperez_reset(&f).await;
         // A worker claimed it and died before recording anything.
         let claim_ends = START_MS + 120_000;
         mail_outbox::Entity::update_many()
@@ -511,13 +487,7 @@ async fn a_retried_notice_does_not_absorb_the_next_reset() {
         assert_eq!(outbox::retry(&f.db, &[id], START_MS).await.unwrap(), 1);
         assert_eq!(f.outbox().await[0].pending_key, None, "{label}");
 
-        registry::solicitar_reinicio(
-            &f.services,
-            &reinicio("mperez", "1710034065", "maria.perez@example.com"),
-            None,
-        )
-        .await
-        .unwrap();
+        request_mperez_reset(&f).await;
         let encolados = audit_log::Entity::find()
             .filter(audit_log::Column::Outcome.eq("encolado"))
             .count(&f.db)

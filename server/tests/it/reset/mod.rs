@@ -168,15 +168,15 @@ fn ingreso(usuario: &str, clave: &str) -> Ingreso {
     .unwrap()
 }
 
-/// Requests a reset for MPerez, the demo account (it queues the e-mail).
-async fn request_mperez_reset(f: &Fixture) {
+/// Requests a reset for MPerez, the demo account (it queues the e-mail); returns the answer.
+async fn request_mperez_reset(f: &Fixture) -> registry::ResetAccepted {
     registry::solicitar_reinicio(
         &f.services,
         &reinicio("mperez", "1710034065", "maria.perez@example.com"),
         None,
     )
     .await
-    .unwrap();
+    .unwrap()
 }
 
 /// Requests a reset for MPerez and returns the password from the e-mail.

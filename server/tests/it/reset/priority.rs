@@ -9,10 +9,7 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
     for test_db in helpers::databases().await {
         let f = fixture(&test_db.url).await;
         let label = test_db.label;
-        let request = reinicio("mperez", "1710034065", "maria.perez@example.com");
-        registry::solicitar_reinicio(&f.services, &request, None)
-            .await
-            .unwrap();
+        request_mperez_reset(&f).await;
         let dir = tempfile::tempdir().unwrap();
         let mut worker = f.plain_worker(folder_mailer(dir.path()));
         worker.requests = Some(f.services.writer.clone());
@@ -24,9 +21,7 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
         assert_eq!(worker.run_once().await.unwrap(), 1, "{label}");
 
         // Busy: 32 clients look up without pause, so requests queue up behind every batch.
-        registry::solicitar_reinicio(&f.services, &request, None)
-            .await
-            .unwrap();
+        request_mperez_reset(&f).await;
         let flood = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let mut clients = Vec::new();
         for _ in 0..32 {
