@@ -51,6 +51,11 @@ command -v gzip >/dev/null || apt_install gzip
 if $want_test; then
   # scripts/budgets.sh reads the WASM's name section with a small Python script.
   command -v python3 >/dev/null || apt_install python3
+  # The DKIM test's independent verifier, dkimpy (scripts/dkim-verify.py).
+  if ! python3 -c 'import dkim' 2>/dev/null && ! /usr/bin/python3 -c 'import dkim' 2>/dev/null; then
+    say "apt-get install python3-dkim"
+    apt_install python3-dkim
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "apt-get install chromium"
     apt_install chromium

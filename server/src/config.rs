@@ -42,6 +42,8 @@ pub struct Config {
     pub mail: MailTransport,
     /// The sender of every e-mail.
     pub mail_from: String,
+    /// The key every message is signed with; `None` (the default) sends unsigned mail.
+    pub dkim: Option<crate::mail::dkim::Settings>,
     /// The address users reach the service at; links in e-mails are built from it, never from the
     /// request's Host header (which an attacker chooses).
     pub public_base_url: Url,
@@ -92,6 +94,7 @@ impl fmt::Debug for Config {
             .field("database_url", &redact_str(&self.database_url))
             .field("mail", &self.mail)
             .field("mail_from", &self.mail_from)
+            .field("dkim", &self.dkim)
             .field("public_base_url", &self.public_base_url.as_str())
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
@@ -223,6 +226,21 @@ impl Config {
             ));
         }
         let mail_from = raw;
+
+        let set = |name: &str| lookup(&format!("{PREFIX}{name}")).map(|v| v.trim().to_owned());
+        let set = |name: &str| set(name).filter(|v| !v.is_empty());
+        let dkim = crate::mail::dkim::Settings::from_values(
+            set("DKIM_SELECTOR"),
+            set("DKIM_DOMAIN"),
+            set("DKIM_KEY_FILE"),
+        )
+        .map_err(|(name, reason)| {
+            invalid(
+                &format!("{PREFIX}{name}"),
+                &set(name).unwrap_or_default(),
+                reason,
+            )
+        })?;
 
         let (var, raw) = get("PUBLIC_BASE_URL", &format!("http://{listen_addr}"));
         let public_base_url = Url::parse(&raw)
@@ -368,6 +386,7 @@ impl Config {
             database_url,
             mail,
             mail_from,
+            dkim,
             public_base_url,
             log_level,
             log_format,

@@ -89,7 +89,11 @@ pub struct Running {
 pub async fn start(config: &config::Config) -> Result<Running, StartError> {
     let db = db::connect_and_migrate(&config.database_url).await?;
     let mailer = mail::LettreMailer::from_config(&config.mail)?;
-    let composer = mail::Composer::new(&config.mail_from, &config.public_base_url)?;
+    let composer = mail::Composer::new(
+        &config.mail_from,
+        &config.public_base_url,
+        config.dkim.as_ref(),
+    )?;
     let leptos_options = leptos_options(config.listen_addr)?;
     let listener = TcpListener::bind(config.listen_addr)
         .await

@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use server::{
     config::{Config, LogFormat},
-    mail::ecuador_time,
+    mail::{dkim, ecuador_time},
     services::{self, Clock},
 };
 
@@ -48,6 +48,22 @@ enum Command {
         /// One JSON object per classification, for scripts (and the browser tests).
         #[arg(long)]
         json: bool,
+    },
+    /// Make a DKIM key pair: the private key for REINICIO_DKIM_KEY_FILE, and the DNS TXT record
+    /// to publish (as a zone file line, on standard output).
+    DkimKeygen {
+        /// The DNS label of the key: the record goes at SELECTOR._domainkey.DOMAIN.
+        #[arg(long)]
+        selector: String,
+        /// The sender's domain (REINICIO_DKIM_DOMAIN).
+        #[arg(long)]
+        domain: String,
+        #[arg(long, value_enum, default_value_t = dkim::Algorithm::Rsa)]
+        algorithm: dkim::Algorithm,
+        /// Write the private key here (mode 0600, never over an existing file) instead of
+        /// printing it.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// The most recent audit entries, newest first.
     Audit {
@@ -104,6 +120,15 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::DkimKeygen {
+        selector,
+        domain,
+        algorithm,
+        key_file,
+    } = command
+    {
+        return dkim_keygen(&selector, &domain, algorithm, key_file.as_deref());
+    }
     if let Command::Serve = command {
         let running = server::start(&config).await?;
         // The run script and the browser tests wait for this line or for /healthz.
@@ -119,7 +144,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
     }
     let db = server::db::connect_and_migrate(&config.database_url).await?;
     match command {
-        Command::Serve | Command::Classifications { .. } => unreachable!("handled above"),
+        Command::Serve | Command::Classifications { .. } | Command::DkimKeygen { .. } => {
+            unreachable!("handled above")
+        }
         Command::Migrate => println!("Esquema de base de datos al día."),
         Command::SeedDemo => {
             let inserted = server::seed::seed_demo(&db, services::SystemClock.now_ms()).await?;
@@ -204,6 +231,54 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `server dkim-keygen`: the zone file line on standard output (after the private key when no
+/// file is given); what to do with them on standard error.
+fn dkim_keygen(
+    selector: &str,
+    domain: &str,
+    algorithm: dkim::Algorithm,
+    key_file: Option<&std::path::Path>,
+) -> Result<ExitCode, server::StartError> {
+    let input = |e: String| server::StartError::Input(e);
+    let path = key_file.map(|p| p.display().to_string());
+    let settings = dkim::Settings::from_values(
+        Some(selector.to_owned()),
+        Some(domain.to_owned()),
+        Some(path.clone().unwrap_or_else(|| "-".into())),
+    )
+    .map_err(|(name, reason)| input(format!("{name}: {reason}")))?
+    .ok_or_else(|| input("faltan datos".into()))?;
+    let pair = dkim::generate(algorithm)?;
+    match key_file {
+        Some(file) => write_private(file, &pair.private_pem)
+            .map_err(|e| input(format!("no se pudo escribir {}: {e}", file.display())))?,
+        None => print!("{}", pair.private_pem.as_str()),
+    }
+    println!(
+        "{}",
+        dkim::zone_line(&settings.selector, &settings.domain, &pair.record)
+    );
+    eprintln!(
+        "Publique el registro TXT en el DNS de {domain} y luego configure:\n  \
+         REINICIO_DKIM_SELECTOR={selector}\n  REINICIO_DKIM_DOMAIN={domain}\n  \
+         REINICIO_DKIM_KEY_FILE={}",
+        path.unwrap_or_else(|| "(archivo con la clave privada de arriba)".into()),
+        selector = settings.selector,
+        domain = settings.domain,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new file only its owner can read.
+fn write_private(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(pem.as_bytes())
 }
 
 /// The lines `server classifications` prints, straight from the validation crate's table.

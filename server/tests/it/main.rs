@@ -7,6 +7,7 @@
 //! - `malformed`: malformed bytes to every endpoint, never a 5xx;
 //! - `cli`: the operator's command line, run as the real binary;
 //! - `database`: the schema and the seed on SQLite and PostgreSQL;
+//! - `dkim`: signed mail, checked by an independent verifier;
 //! - `reset`: the services behind the page, called directly with a manual clock;
 //! - `faults`: the real binary and the real server under faults.
 //!
@@ -21,6 +22,7 @@
 mod api;
 mod cli;
 mod database;
+mod dkim;
 mod faults;
 mod helpers;
 mod http;

@@ -87,6 +87,7 @@ impl Fixture {
             composer: Composer::new(
                 "ECUAPASS <no-responder@aduana.example>",
                 &"https://reinicio.example/".parse().unwrap(),
+                None,
             )
             .unwrap(),
             sending: None,
