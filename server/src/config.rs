@@ -50,6 +50,8 @@ pub struct Config {
     /// A `tracing` filter such as `info` or `server=debug,sea_orm=warn`.
     pub log_level: String,
     pub log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL; `None` (the default) exports nothing.
+    pub otlp_endpoint: Option<Url>,
     /// How long a temporary password stays valid once e-mailed.
     pub reset_ttl_minutes: u32,
     /// Requests per identificación per hour.
@@ -98,6 +100,7 @@ impl fmt::Debug for Config {
             .field("public_base_url", &self.public_base_url.as_str())
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
+            .field("otlp_endpoint", &self.otlp_endpoint.as_ref().map(redact))
             .field("reset_ttl_minutes", &self.reset_ttl_minutes)
             .field("limites", &self.limits)
             .field("address_limit_per_minute", &self.address_limit_per_minute)
@@ -265,6 +268,23 @@ impl Config {
             _ => return Err(invalid(&var, &raw, "se espera text o json")),
         };
 
+        let (var, raw) = get("OTLP_ENDPOINT", "");
+        let otlp_endpoint = match raw.as_str() {
+            "" => None,
+            _ => Some(
+                Url::parse(&raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    .ok_or_else(|| {
+                        invalid(
+                            &var,
+                            &redact_str(&raw),
+                            "se espera la URL OTLP/HTTP del colector, p. ej. http://otel:4318",
+                        )
+                    })?,
+            ),
+        };
+
         let (var, raw) = get("RESET_TTL_MINUTES", "60");
         let reset_ttl_minutes = raw
             .parse()
@@ -390,6 +410,7 @@ impl Config {
             public_base_url,
             log_level,
             log_format,
+            otlp_endpoint,
         })
     }
 }
@@ -527,6 +548,10 @@ mod tests {
             ("REINICIO_SENT_MAIL_RETENTION_DAYS", "0"),
             ("REINICIO_MAIL_BATCH", "0"),
             ("REINICIO_MAIL_BATCH", "1001"),
+            ("REINICIO_OTLP_ENDPOINT", "otel:4318"),
+            ("REINICIO_OTLP_ENDPOINT", "grpc://otel:4317"),
+            ("REINICIO_DKIM_SELECTOR", "s"),
+            ("REINICIO_DKIM_KEY_FILE", "/k.pem"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -12,6 +12,7 @@ pub mod db;
 pub mod entities;
 pub mod mail;
 pub mod middleware;
+pub mod otlp;
 pub mod registrations;
 pub mod routes;
 pub mod seed;

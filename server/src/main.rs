@@ -95,7 +95,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&config);
+    // Before the runtime: the trace exporter's blocking HTTP client must not start inside it.
+    let exporter = match init_tracing(&config) {
+        Ok(exporter) => exporter,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(error) => {
@@ -103,14 +110,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+    let code = match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(%error, "fin con error");
             eprintln!("{error}");
             ExitCode::FAILURE
         }
+    };
+    drop(runtime);
+    // The spans of the last requests, sent before the process ends.
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
     }
+    code
 }
 
 async fn run(command: Command, config: Config) -> Result<ExitCode, server::StartError> {
@@ -310,13 +323,27 @@ fn classifications(json: bool) -> Vec<String> {
         .collect()
 }
 
-fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::new(&config.log_level);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+/// Log lines on standard error and, with `REINICIO_OTLP_ENDPOINT`, the same spans to a collector.
+/// Layers that are off are `None`: statically typed, so the request path checks one branch and
+/// calls nothing of theirs.
+fn init_tracing(config: &Config) -> Result<Option<server::otlp::Exporter>, String> {
+    use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt};
+    let (text, json) = match config.log_format {
+        LogFormat::Text => (Some(fmt::layer().with_writer(std::io::stderr)), None),
+        LogFormat::Json => (None, Some(fmt::layer().json().with_writer(std::io::stderr))),
+    };
+    let (export, exporter) = match &config.otlp_endpoint {
+        Some(endpoint) => {
+            let (layer, exporter) = server::otlp::layer(endpoint)?;
+            (Some(layer), Some(exporter))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new(&config.log_level))
+        .with(text)
+        .with(json)
+        .with(export)
+        .init();
+    Ok(exporter)
 }

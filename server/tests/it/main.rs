@@ -2,6 +2,7 @@
 //! binary builds and links it once. One module per area:
 //!
 //! - `api`: the JSON endpoints through the real router on a real socket;
+//! - `metrics` and `otlp`: what operators watch, from the real binary;
 //! - `no_js`: the page without JavaScript, the sign-in and account pages, the response headers;
 //! - `http`: start-up and shutdown of the real application;
 //! - `malformed`: malformed bytes to every endpoint, never a 5xx;
@@ -29,4 +30,5 @@ mod http;
 mod malformed;
 mod metrics;
 mod no_js;
+mod otlp;
 mod reset;

@@ -10,10 +10,10 @@ use std::{
 
 use crate::helpers::Http;
 
-struct Server {
-    child: Child,
-    public: Http,
-    metrics: Http,
+pub(crate) struct Server {
+    pub child: Child,
+    pub public: Http,
+    pub metrics: Http,
 }
 
 impl Drop for Server {
@@ -42,11 +42,13 @@ fn command(dir: &std::path::Path) -> Command {
     command
 }
 
-/// Seeds the demo accounts, starts `server serve` and reads the two addresses it prints.
-fn start(dir: &std::path::Path) -> Server {
+/// Seeds the demo accounts, starts `server serve` (with `extra` settings) and reads the two
+/// addresses it prints.
+pub(crate) fn start(dir: &std::path::Path, extra: &[(&str, &str)]) -> Server {
     let seed = command(dir).arg("seed-demo").output().unwrap();
     assert!(seed.status.success(), "{seed:?}");
     let mut child = command(dir)
+        .envs(extra.iter().copied())
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
@@ -84,7 +86,7 @@ fn value(text: &str, series: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = start(dir.path(), &[]);
 
     let hit = r#"{"clasificacion":"usuario_general","correo":"maria.perez@example.com","identificacion":"1710034065"}"#;
     let miss = r#"{"clasificacion":"usuario_general","correo":"nadie@example.com","identificacion":"0926687856"}"#;
