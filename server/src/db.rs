@@ -45,6 +45,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     // under load); a connection that was busy a moment ago is alive. One idle for a while (a
     // PostgreSQL that restarted meanwhile) is still checked before use.
     options.test_before_acquire_if_idle_for(std::time::Duration::from_secs(10));
+    // Every acquire reports its wait as a TRACE event of target `sqlx::pool::acquire`, which
+    // `telemetry::pool_wait` turns into `reinicio_db_pool_wait_seconds`; the log never sees it.
+    options.map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
+    options.map_sqlx_postgres_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
     Database::connect(options).await
 }
 

@@ -327,7 +327,7 @@ fn classifications(json: bool) -> Vec<String> {
 /// Layers that are off are `None`: statically typed, so the request path checks one branch and
 /// calls nothing of theirs.
 fn init_tracing(config: &Config) -> Result<Option<server::otlp::Exporter>, String> {
-    use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt};
+    use tracing_subscriber::{Layer, fmt, layer::SubscriberExt, util::SubscriberInitExt};
     let (text, json) = match config.log_format {
         LogFormat::Text => (Some(fmt::layer().with_writer(std::io::stderr)), None),
         LogFormat::Json => (None, Some(fmt::layer().json().with_writer(std::io::stderr))),
@@ -339,11 +339,14 @@ fn init_tracing(config: &Config) -> Result<Option<server::otlp::Exporter>, Strin
         }
         None => (None, None),
     };
+    // `Layer::and_then`, not `Option::and_then`: the layers stack, each `None` when off.
+    let logs = Layer::and_then(Layer::and_then(text, json), export)
+        .with_filter(tracing_subscriber::EnvFilter::new(&config.log_level));
+    // The pool's waits, for `/metrics`; only with a metrics listener.
+    let pool_wait = config.metrics_addr.map(|_| server::telemetry::pool_wait());
     tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::new(&config.log_level))
-        .with(text)
-        .with(json)
-        .with(export)
+        .with(logs)
+        .with(pool_wait)
         .init();
     Ok(exporter)
 }

@@ -35,6 +35,11 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
 ];
 
+/// Waiting for a database connection: usually far under a millisecond, so finer buckets.
+const POOL_WAIT_BUCKETS: [f64; 10] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 3.0,
+];
+
 /// The process's one recorder: every server started in this process reports to it.
 static RECORDER: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 
@@ -46,6 +51,12 @@ pub fn install() -> Result<PrometheusHandle, String> {
     }
     let handle = PrometheusBuilder::new()
         .set_buckets(&BUCKETS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("reinicio_db_pool_wait_seconds".into()),
+                &POOL_WAIT_BUCKETS,
+            )
+        })
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| e.to_string())?;
     describe();
@@ -103,6 +114,11 @@ fn describe() {
         "reinicio_db_pool_connections",
         "Conexiones del grupo de la base de datos, en uso y libres"
     );
+    describe_histogram!(
+        "reinicio_db_pool_wait_seconds",
+        metrics::Unit::Seconds,
+        "Espera de cada petición de una conexión del grupo de la base de datos"
+    );
     describe_counter!(
         "reinicio_sign_in_lockouts_total",
         "ID usuario cuyo ingreso con clave quedó en pausa por intentos fallidos"
@@ -120,6 +136,38 @@ fn describe() {
         "reinicio_argon2_refusals_total",
         "Cálculos rechazados con la cola de Argon2 llena (503)"
     );
+}
+
+/// A tracing layer that turns the database pool's report of each acquire (a TRACE event of
+/// target `sqlx::pool::acquire`, switched on in `db`) into `reinicio_db_pool_wait_seconds`.
+/// Its own filter lets only that target through, whatever `REINICIO_LOG_LEVEL` says.
+pub fn pool_wait<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::{Layer, filter::Targets};
+    PoolWait.with_filter(Targets::new().with_target("sqlx::pool::acquire", tracing::Level::TRACE))
+}
+
+struct PoolWait;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWait {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Wait(Option<f64>);
+        impl tracing::field::Visit for Wait {
+            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+                if field.name() == "acquired_after_secs" {
+                    self.0 = Some(value);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut wait = Wait(None);
+        event.record(&mut wait);
+        if let Some(seconds) = wait.0 {
+            metrics::histogram!("reinicio_db_pool_wait_seconds").record(seconds);
+        }
+    }
 }
 
 /// Counts every routed request by its route's pattern (never the raw path: a scan of made-up

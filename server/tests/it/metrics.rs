@@ -188,6 +188,10 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
     expect("reinicio_sign_in_lockouts_total", 1.0);
     expect("reinicio_argon2_wait_seconds_count", 5.0);
     expect("reinicio_argon2_queue", 0.0);
+    // Each of the 11 requests above that reached the database took at least one connection.
+    let waits = value(&text, "reinicio_db_pool_wait_seconds_count");
+    assert!(waits >= 11.0, "{waits}\n{text}");
+    assert!(text.contains(r#"reinicio_db_pool_wait_seconds_bucket{le="0.0001"}"#));
     // Every answer is the sign-in page again, with its message.
     expect(r#"http_requests_total{route="/ingreso",status="200"}"#, 6.0);
     assert!(
