@@ -550,8 +550,6 @@ mod tests {
             ("REINICIO_MAIL_BATCH", "1001"),
             ("REINICIO_OTLP_ENDPOINT", "otel:4318"),
             ("REINICIO_OTLP_ENDPOINT", "grpc://otel:4317"),
-            ("REINICIO_DKIM_SELECTOR", "s"),
-            ("REINICIO_DKIM_KEY_FILE", "/k.pem"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

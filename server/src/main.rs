@@ -261,7 +261,14 @@ fn dkim_keygen(
         Some(domain.to_owned()),
         Some(path.clone().unwrap_or_else(|| "-".into())),
     )
-    .map_err(|(name, reason)| input(format!("{name}: {reason}")))?
+    .map_err(|(name, reason)| {
+        let flag = if name == "DKIM_SELECTOR" {
+            "--selector"
+        } else {
+            "--domain"
+        };
+        input(format!("{flag}: {reason}"))
+    })?
     .ok_or_else(|| input("faltan datos".into()))?;
     let pair = dkim::generate(algorithm)?;
     match key_file {

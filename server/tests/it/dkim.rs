@@ -214,3 +214,43 @@ async fn a_missing_or_unreadable_key_stops_the_server_at_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("REINICIO_DKIM_KEY_FILE"));
 }
+
+#[test]
+fn keygen_never_overwrites_a_key_and_names_a_bad_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dkim.pem");
+    std::fs::write(&key_file, "clave en uso").unwrap();
+    let run = |selector: &str, domain: &str| {
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .args([
+                "dkim-keygen",
+                "--selector",
+                selector,
+                "--domain",
+                domain,
+                "--key-file",
+            ])
+            .arg(&key_file)
+            .output()
+            .unwrap()
+    };
+    let out = run(SELECTOR, DOMAIN);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no se pudo escribir"));
+    assert!(
+        out.stdout.is_empty(),
+        "no record for a key that was not written"
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), "clave en uso");
+    for (selector, domain, flag) in [
+        ("mal selector", DOMAIN, "--selector"),
+        (SELECTOR, "localhost", "--domain"),
+    ] {
+        let out = run(selector, domain);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(flag),
+            "{out:?}"
+        );
+    }
+}
