@@ -65,6 +65,10 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Record a bounce: reads one delivery status notification (RFC 3464) on standard input, as
+    /// a mail system's pipe delivers it, and marks the message it reports bounced. Exits 75
+    /// (try again later) when the database cannot be reached, 0 otherwise.
+    Bounce,
     /// The most recent audit entries, newest first.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -76,7 +80,7 @@ enum Command {
 enum OutboxCommand {
     /// Messages, newest first.
     List {
-        /// Only this state: queued, sending, sent, abandoned.
+        /// Only this state: queued, sending, sent, abandoned, bounced.
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -155,7 +159,15 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         running.serve(server::shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let db = server::db::connect_and_migrate(&config.database_url).await?;
+    let db = match server::db::connect_and_migrate(&config.database_url).await {
+        Ok(db) => db,
+        // The mail system keeps the notice and pipes it again later.
+        Err(error) if matches!(command, Command::Bounce) => {
+            eprintln!("base de datos: {error}");
+            return Ok(ExitCode::from(75));
+        }
+        Err(error) => return Err(error.into()),
+    };
     match command {
         Command::Serve | Command::Classifications { .. } | Command::DkimKeygen { .. } => {
             unreachable!("handled above")
@@ -202,7 +214,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         } => {
             let state = match state.as_deref().map(services::outbox::State::parse) {
                 Some(None) => {
-                    eprintln!("Estado desconocido: use queued, sending, sent o abandoned.");
+                    eprintln!(
+                        "Estado desconocido: use queued, sending, sent, abandoned o bounced."
+                    );
                     return Ok(ExitCode::from(2));
                 }
                 Some(Some(state)) => Some(state),
@@ -228,6 +242,32 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
             let now = services::SystemClock.now_ms();
             let n = services::outbox::retry(&db, &ids, now).await?;
             println!("Mensajes puestos de nuevo en cola: {n}");
+        }
+        Command::Bounce => {
+            use std::io::Read;
+            let mut raw = Vec::new();
+            // A notice quotes at most the original message; more than 10 MiB is not one.
+            std::io::stdin()
+                .take(10 << 20)
+                .read_to_end(&mut raw)
+                .map_err(|e| server::StartError::Input(format!("entrada ilegible: {e}")))?;
+            match services::bounce::parse(&raw) {
+                Err(ignored) => println!("Ignorado: {ignored}."),
+                Ok(bounce) => match services::bounce::record(&db, &bounce).await {
+                    Ok(true) => println!(
+                        "Rebote registrado: mensaje {} ({}).",
+                        bounce.outbox_id, bounce.status
+                    ),
+                    Ok(false) => println!(
+                        "Ignorado: ningún mensaje enviado {} a ese destinatario.",
+                        bounce.outbox_id
+                    ),
+                    Err(error) => {
+                        eprintln!("base de datos: {error}");
+                        return Ok(ExitCode::from(75));
+                    }
+                },
+            }
         }
         Command::Audit { limit } => {
             for a in services::audit::recent(&db, limit).await? {

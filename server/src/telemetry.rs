@@ -255,6 +255,7 @@ async fn outbox_depth(scrape: &Scrape) -> Result<(), sea_orm::DbErr> {
         MailState::Sending,
         MailState::Sent,
         MailState::Abandoned,
+        MailState::Bounced,
     ] {
         let n = counts
             .iter()

@@ -21,7 +21,8 @@ pub struct Model {
 }
 
 /// Where a message is in its life: queued (due at `next_attempt_at`), being sent by a worker
-/// (until `locked_until`), sent, or abandoned after its last attempt.
+/// (until `locked_until`), sent, or abandoned after its last attempt; or, once sent, bounced:
+/// the receiving side reported later that it could not be delivered (`services::bounce`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum State {
@@ -33,6 +34,8 @@ pub enum State {
     Sent,
     #[sea_orm(string_value = "abandoned")]
     Abandoned,
+    #[sea_orm(string_value = "bounced")]
+    Bounced,
 }
 
 impl State {
@@ -96,7 +99,10 @@ mod tests {
     #[test]
     fn stored_values_stay_as_they_are() {
         let states: Vec<String> = State::iter().map(|s| s.to_value()).collect();
-        assert_eq!(states, ["queued", "sending", "sent", "abandoned"]);
+        assert_eq!(
+            states,
+            ["queued", "sending", "sent", "abandoned", "bounced"]
+        );
         assert_eq!(State::parse("abandoned"), Some(State::Abandoned));
         assert_eq!(State::parse("enviado"), None);
         assert_eq!(Kind::Reset.to_value(), "reinicio_clave");

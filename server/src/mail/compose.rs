@@ -77,9 +77,11 @@ impl Composer {
     }
 
     /// Plain text and HTML alternatives of one message, from the service's sender, with a
-    /// `Message-ID` on the sender's domain (not this machine's host name), and signed.
+    /// `Message-ID` on the sender's domain (not this machine's host name) that names its outbox
+    /// row, so that a bounce can be matched to it (`services::bounce`), and signed.
     fn message(
         &self,
+        outbox_id: i64,
         to: Mailbox,
         subject: &str,
         text: String,
@@ -92,7 +94,10 @@ impl Composer {
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .message_id(Some(format!("<{id}@{}>", self.from.email.domain())))
+            .message_id(Some(format!(
+                "<{outbox_id}.{id}@{}>",
+                self.from.email.domain()
+            )))
             .header(AutoSubmitted)
             .multipart(
                 MultiPart::alternative()
@@ -117,6 +122,7 @@ impl Composer {
     /// The e-mail that carries a temporary password.
     pub fn reset(
         &self,
+        outbox_id: i64,
         to: &str,
         usuario: &str,
         // The temporary password as the person types it (grouped); the caller owns the secret.
@@ -158,7 +164,7 @@ impl Composer {
             usuario = escape_html(usuario),
             url = escape_html(url),
         );
-        self.message(to, "ECUAPASS: su clave temporal", text, html)
+        self.message(outbox_id, to, "ECUAPASS: su clave temporal", text, html)
     }
 }
 
@@ -167,6 +173,7 @@ impl Composer {
     /// it was not the account's owner.
     pub fn change_notice(
         &self,
+        outbox_id: i64,
         to: &str,
         usuario: &str,
         changed_at_ms: i64,
@@ -201,7 +208,7 @@ impl Composer {
             usuario = escape_html(usuario),
             url = escape_html(url),
         );
-        self.message(to, "ECUAPASS: su clave fue cambiada", text, html)
+        self.message(outbox_id, to, "ECUAPASS: su clave fue cambiada", text, html)
     }
 }
 

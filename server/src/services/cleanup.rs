@@ -51,7 +51,8 @@ pub async fn run_once(
         .rows_affected;
     let retention_ms = i64::from(sent_mail_retention_days) * 24 * 60 * 60_000;
     let sent_mail = mail_outbox::Entity::delete_many()
-        .filter(mail_outbox::Column::State.eq(outbox::State::Sent))
+        // A bounced message was sent too: it goes after the same time.
+        .filter(mail_outbox::Column::State.is_in([outbox::State::Sent, outbox::State::Bounced]))
         .filter(mail_outbox::Column::SentAt.lte(now - retention_ms))
         .exec(db)
         .await?

@@ -4,6 +4,7 @@
 //! them through one adapter, `routes::api::Adapter`, which turns them into the API's types.
 
 pub mod audit;
+pub mod bounce;
 pub mod cleanup;
 pub mod limits;
 pub mod outbox;

@@ -258,6 +258,7 @@ impl<M: Mailer + 'static> Worker<M> {
             // "Su clave de ECUAPASS fue cambiada": no secret in it.
             Kind::ChangeNotice => {
                 match self.composer.change_notice(
+                    row.id,
                     &row.recipient,
                     &registration.usuario_id,
                     row.created_at,
@@ -286,6 +287,7 @@ impl<M: Mailer + 'static> Worker<M> {
                 let hash = secret.digest();
                 let expires_at = sent_at + i64::from(self.settings.reset_ttl_minutes) * 60_000;
                 match self.composer.reset(
+                    row.id,
                     &row.recipient,
                     &registration.usuario_id,
                     &secret.grouped(),

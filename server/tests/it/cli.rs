@@ -140,7 +140,8 @@ fn outbox_and_audit_commands_answer() {
     let unknown = cli.run(&["outbox", "list", "--state", "enviado"]);
     assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
     assert!(
-        String::from_utf8_lossy(&unknown.stderr).contains("queued, sending, sent o abandoned"),
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("queued, sending, sent, abandoned o bounced"),
         "{unknown:?}"
     );
 }
@@ -171,4 +172,33 @@ fn classifications_list_the_validation_table() {
         "{text}"
     );
     assert_eq!(text.lines().count(), rows.len());
+}
+
+#[test]
+fn bounce_consumes_what_is_not_a_bounce_and_asks_to_retry_without_a_database() {
+    use std::io::Write;
+    let pipe = |database: &str, input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("bounce")
+            .env("REINICIO_DATABASE_URL", database)
+            .env("REINICIO_LOG_LEVEL", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let cli = Cli::new();
+    let sqlite = format!("sqlite://{}/b.sqlite3?mode=rwc", cli.dir.path().display());
+    let out = pipe(
+        &sqlite,
+        b"From: alguien@example.com\r\nSubject: hola\r\n\r\nTexto\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Ignorado: no es un aviso"));
+    // No database: the mail system must keep the notice and try later (EX_TEMPFAIL).
+    let out = pipe("postgres://nadie@127.0.0.1:1/nada", b"Status: 5.1.1\r\n");
+    assert_eq!(out.status.code(), Some(75), "{out:?}");
 }

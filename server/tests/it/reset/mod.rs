@@ -4,6 +4,7 @@
 //! and the helpers; each submodule one area.
 
 mod batching;
+mod bounce;
 mod delivery;
 mod lookup;
 mod maintenance;
