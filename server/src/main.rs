@@ -58,8 +58,8 @@ enum Command {
         /// The sender's domain (REINICIO_DKIM_DOMAIN).
         #[arg(long)]
         domain: String,
-        #[arg(long, value_enum, default_value_t = dkim::Algorithm::Rsa)]
-        algorithm: dkim::Algorithm,
+        #[arg(long, value_enum, default_value_t = KeyAlgorithm::Rsa)]
+        algorithm: KeyAlgorithm,
         /// Write the private key here (mode 0600, never over an existing file) instead of
         /// printing it.
         #[arg(long)]
@@ -74,6 +74,15 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
+}
+
+/// `--algorithm` of `dkim-keygen`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyAlgorithm {
+    /// RSA-2048: every receiver verifies it.
+    Rsa,
+    /// Ed25519 (RFC 8463): not every receiver verifies it yet.
+    Ed25519,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +153,10 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, server::Start
         key_file,
     } = command
     {
+        let algorithm = match algorithm {
+            KeyAlgorithm::Rsa => dkim::Algorithm::Rsa,
+            KeyAlgorithm::Ed25519 => dkim::Algorithm::Ed25519,
+        };
         return dkim_keygen(&selector, &domain, algorithm, key_file.as_deref());
     }
     if let Command::Serve = command {

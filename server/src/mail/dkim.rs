@@ -85,12 +85,14 @@ impl Settings {
 
     /// Reads and checks the key; the signer every message goes through.
     pub fn signing_config(&self) -> Result<DkimConfig, MailError> {
-        let pem = std::fs::read_to_string(&self.key_file).map_err(|e| {
-            MailError::Config(format!(
-                "REINICIO_DKIM_KEY_FILE: no se pudo leer {}: {e}",
-                self.key_file.display()
-            ))
-        })?;
+        // The key's text is wiped from memory once parsed.
+        let pem =
+            zeroize::Zeroizing::new(std::fs::read_to_string(&self.key_file).map_err(|e| {
+                MailError::Config(format!(
+                    "REINICIO_DKIM_KEY_FILE: no se pudo leer {}: {e}",
+                    self.key_file.display()
+                ))
+            })?);
         let key = signing_key(&pem).map_err(|reason| {
             MailError::Config(format!(
                 "REINICIO_DKIM_KEY_FILE: {}: {reason}",
@@ -172,7 +174,7 @@ fn signing_key(pem: &str) -> Result<DkimSigningKey, &'static str> {
 }
 
 /// The algorithms `server dkim-keygen` makes keys for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// RSA-2048: every receiver verifies it.
     Rsa,
