@@ -170,6 +170,21 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWait {
     }
 }
 
+/// The two forms of the page.
+pub enum Form {
+    Lookup,
+    Reset,
+}
+
+/// One more `outcome="invalido"`: a request refused before it reached the service.
+pub fn count_invalid(form: Form) {
+    let name = match form {
+        Form::Lookup => "reinicio_lookups_total",
+        Form::Reset => "reinicio_resets_total",
+    };
+    metrics::counter!(name, "outcome" => "invalido").increment(1);
+}
+
 /// Counts every routed request by its route's pattern (never the raw path: a scan of made-up
 /// paths must not create series) and its status, and times it.
 pub async fn track(request: Request, next: Next) -> Response {
@@ -179,8 +194,17 @@ pub async fn track(request: Request, next: Next) -> Response {
         .map_or_else(|| "otra".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status)
+    let code = response.status().as_u16();
+    // A request the crate's rules or the JSON reader refused never reaches the service (which
+    // counts the other outcomes, `services::writer`): counted here.
+    if matches!(code, 400 | 413 | 415 | 422) {
+        match route.as_str() {
+            "/api/buscar_id" => count_invalid(Form::Lookup),
+            "/api/solicitar_reinicio" => count_invalid(Form::Reset),
+            _ => {}
+        }
+    }
+    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => code.to_string())
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());

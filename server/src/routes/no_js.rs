@@ -61,7 +61,10 @@ async fn submit(State(state): State<AppState>, request: Request) -> Response {
                     estado.aviso_busqueda = limitada.as_ref().map(ToString::to_string);
                     fallo = limitada;
                 }
-                Err(errores) => estado.errores_busqueda = errores,
+                Err(errores) => {
+                    crate::telemetry::count_invalid(crate::telemetry::Form::Lookup);
+                    estado.errores_busqueda = errores;
+                }
                 Ok(form) => {
                     // Where the classification asks for the e-mail, section 2 needs it too.
                     let correo_buscado = form.correo.is_some().then(|| datos.correo.clone());
@@ -102,7 +105,10 @@ async fn submit(State(state): State<AppState>, request: Request) -> Response {
                     estado.aviso_reinicio = limitada.as_ref().map(ToString::to_string);
                     fallo = limitada;
                 }
-                Err(errores) => estado.errores_reinicio = errores,
+                Err(errores) => {
+                    crate::telemetry::count_invalid(crate::telemetry::Form::Reset);
+                    estado.errores_reinicio = errores;
+                }
                 // First the question ("¿Desea …?"); only its "Sí" sends.
                 Ok(_) if accion == ACCION_REINICIAR => estado.confirmar = true,
                 Ok(form) => match backend.solicitar_reinicio(form, client).await {

@@ -37,6 +37,8 @@ fn command(dir: &std::path::Path) -> Command {
         .env("REINICIO_LISTEN_ADDR", "127.0.0.1:0")
         .env("REINICIO_METRICS_ADDR", "127.0.0.1:0")
         .env("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "2")
+        // The journey's requests all come from 127.0.0.1: no per-address limit in the way.
+        .env("REINICIO_ADDRESS_LIMIT_BURST", "1000")
         .env("REINICIO_LOG_LEVEL", "info")
         .env("REINICIO_LOG_FORMAT", "json");
     command
@@ -109,6 +111,33 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
         server.public.post_json("/api/buscar_id", hit).await.status,
         429
     );
+    // Refused by the crate's rules or unreadable: "invalido", from the JSON API and the page
+    // without JavaScript alike.
+    let bad_cedula = r#"{"clasificacion":"usuario_general","correo":"maria.perez@example.com","identificacion":"1710034066"}"#;
+    assert_eq!(
+        server
+            .public
+            .post_json("/api/buscar_id", bad_cedula)
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        server
+            .public
+            .post_json("/api/solicitar_reinicio", "{")
+            .await
+            .status,
+        400
+    );
+    let no_js = server
+        .public
+        .post_form(
+            "/",
+            "accion=buscar&clasificacion=usuario_general&identificacion=12",
+        )
+        .await;
+    assert_eq!(no_js.status, 200);
     let answer = server
         .public
         .post_json("/api/solicitar_reinicio", reset)
@@ -158,6 +187,12 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
     expect(r#"reinicio_lookups_total{outcome="sin_coincidencia"}"#, 1.0);
     expect(r#"reinicio_lookups_total{outcome="limitado"}"#, 1.0);
     expect(r#"reinicio_resets_total{outcome="encolado"}"#, 1.0);
+    expect(r#"reinicio_lookups_total{outcome="invalido"}"#, 2.0);
+    expect(r#"reinicio_resets_total{outcome="invalido"}"#, 1.0);
+    expect(
+        r#"http_requests_total{route="/api/buscar_id",status="422"}"#,
+        1.0,
+    );
     expect(r#"reinicio_limit_refusals_total{kind="limitado"}"#, 1.0);
     expect(
         r#"reinicio_mail_failures_total{kind="reinicio_clave"}"#,
@@ -181,7 +216,7 @@ async fn metrics_count_exactly_what_a_journey_did_and_stay_off_the_public_port()
     );
     expect(
         r#"http_request_duration_seconds_count{route="/api/buscar_id"}"#,
-        4.0,
+        5.0,
     );
     expect(r#"reinicio_sign_ins_total{outcome="incorrecto"}"#, 5.0);
     expect(r#"reinicio_sign_ins_total{outcome="bloqueado"}"#, 1.0);
