@@ -230,8 +230,11 @@ impl Config {
         }
         let mail_from = raw;
 
-        let set = |name: &str| lookup(&format!("{PREFIX}{name}")).map(|v| v.trim().to_owned());
-        let set = |name: &str| set(name).filter(|v| !v.is_empty());
+        let set = |name: &str| {
+            lookup(&format!("{PREFIX}{name}"))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let dkim = crate::mail::dkim::Settings::from_values(
             set("DKIM_SELECTOR"),
             set("DKIM_DOMAIN"),

@@ -52,6 +52,17 @@ pub enum StartError {
     Input(String),
 }
 
+/// Lower-case hexadecimal, two digits a byte: digests, tokens and message IDs.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 /// The Leptos options for this build; the listen address comes from our configuration.
 pub fn leptos_options(listen_addr: SocketAddr) -> Result<LeptosOptions, StartError> {
     // `None`: read the LEPTOS_* variables cargo-leptos sets or compiled in, with their defaults.

@@ -308,38 +308,29 @@ fn dkim_keygen(
     key_file: Option<&std::path::Path>,
 ) -> Result<ExitCode, server::StartError> {
     let input = |e: String| server::StartError::Input(e);
-    let path = key_file.map(|p| p.display().to_string());
-    let settings = dkim::Settings::from_values(
-        Some(selector.to_owned()),
-        Some(domain.to_owned()),
-        Some(path.clone().unwrap_or_else(|| "-".into())),
-    )
-    .map_err(|(name, reason)| {
+    let (selector, domain) = dkim::names(selector, domain).map_err(|(name, reason)| {
         let flag = if name == "DKIM_SELECTOR" {
             "--selector"
         } else {
             "--domain"
         };
         input(format!("{flag}: {reason}"))
-    })?
-    .ok_or_else(|| input("faltan datos".into()))?;
+    })?;
     let pair = dkim::generate(algorithm)?;
     match key_file {
         Some(file) => write_private(file, &pair.private_pem)
             .map_err(|e| input(format!("no se pudo escribir {}: {e}", file.display())))?,
         None => print!("{}", pair.private_pem.as_str()),
     }
-    println!(
-        "{}",
-        dkim::zone_line(&settings.selector, &settings.domain, &pair.record)
-    );
+    println!("{}", dkim::zone_line(&selector, &domain, &pair.record));
     eprintln!(
         "Publique el registro TXT en el DNS de {domain} y luego configure:\n  \
          REINICIO_DKIM_SELECTOR={selector}\n  REINICIO_DKIM_DOMAIN={domain}\n  \
          REINICIO_DKIM_KEY_FILE={}",
-        path.unwrap_or_else(|| "(archivo con la clave privada de arriba)".into()),
-        selector = settings.selector,
-        domain = settings.domain,
+        key_file.map_or_else(
+            || "(archivo con la clave privada de arriba)".into(),
+            |p| p.display().to_string()
+        ),
     );
     Ok(ExitCode::SUCCESS)
 }

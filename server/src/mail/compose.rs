@@ -82,14 +82,17 @@ impl Composer {
     fn message(
         &self,
         outbox_id: i64,
-        to: Mailbox,
+        to: &str,
         subject: &str,
         text: String,
         html: String,
     ) -> Result<Message, MailError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|e| MailError::Config(format!("getrandom: {e}")))?;
-        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let id = crate::hex(&id);
         let mut message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -129,9 +132,6 @@ impl Composer {
         clave: &str,
         expires_at_ms: i64,
     ) -> Result<Message, MailError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
         let vence = ecuador_time(expires_at_ms);
         let url = &self.sign_in_url;
         let text = format!(
@@ -178,9 +178,6 @@ impl Composer {
         usuario: &str,
         changed_at_ms: i64,
     ) -> Result<Message, MailError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| MailError::Config(format!("destinatario: {e}")))?;
         let cuando = ecuador_time(changed_at_ms);
         let url = &self.sign_in_url;
         let text = format!(

@@ -62,20 +62,12 @@ impl Settings {
     ) -> Result<Option<Self>, SettingsError> {
         let (selector, domain, key_file) = match (selector, domain, key_file) {
             (None, None, None) => return Ok(None),
-            (Some(s), Some(d), Some(k)) => (s, d.to_ascii_lowercase(), k),
+            (Some(s), Some(d), Some(k)) => (s, d, k),
             (None, ..) => return Err(("DKIM_SELECTOR", MISSING)),
             (_, None, _) => return Err(("DKIM_DOMAIN", MISSING)),
             (.., None) => return Err(("DKIM_KEY_FILE", MISSING)),
         };
-        if !is_dns_name(&selector) {
-            return Err((
-                "DKIM_SELECTOR",
-                "se espera una etiqueta DNS, p. ej. reinicio2026",
-            ));
-        }
-        if !is_dns_name(&domain) || !domain.contains('.') {
-            return Err(("DKIM_DOMAIN", "se espera un dominio, p. ej. aduana.gob.ec"));
-        }
+        let (selector, domain) = names(&selector, &domain)?;
         Ok(Some(Settings {
             selector,
             domain,
@@ -115,6 +107,22 @@ impl Settings {
             },
         ))
     }
+}
+
+/// The selector and the signing domain (lower-cased), checked: for the settings, and for the
+/// record `server dkim-keygen` prints.
+pub fn names(selector: &str, domain: &str) -> Result<(String, String), SettingsError> {
+    let domain = domain.to_ascii_lowercase();
+    if !is_dns_name(selector) {
+        return Err((
+            "DKIM_SELECTOR",
+            "se espera una etiqueta DNS, p. ej. reinicio2026",
+        ));
+    }
+    if !is_dns_name(&domain) || !domain.contains('.') {
+        return Err(("DKIM_DOMAIN", "se espera un dominio, p. ej. aduana.gob.ec"));
+    }
+    Ok((selector.to_owned(), domain))
 }
 
 const MISSING: &str = "la firma DKIM necesita las tres variables REINICIO_DKIM_SELECTOR, REINICIO_DKIM_DOMAIN y REINICIO_DKIM_KEY_FILE";

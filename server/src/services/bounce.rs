@@ -42,12 +42,10 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, Ignored> {
     let text = String::from_utf8_lossy(raw);
     let lines = unfolded(&text);
     let field = |name: &str| {
-        lines.iter().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
+        lines
+            .iter()
+            .find_map(|line| header_value(line, name))
+            .map(str::to_owned)
     };
     let status = field("Status").ok_or(Ignored::NotANotice)?;
     let action = field("Action").ok_or(Ignored::NotANotice)?;
@@ -64,13 +62,7 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, Ignored> {
         .ok_or(Ignored::NotANotice)?;
     let outbox_id = lines
         .iter()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case("Message-ID")
-                .then(|| our_outbox_id(value))?
-        })
-        .next()
+        .find_map(|line| our_outbox_id(header_value(line, "Message-ID")?))
         .ok_or(Ignored::NotOurs)?;
     let diagnostic = field("Diagnostic-Code").map(|d| {
         d.split_once(';')
@@ -82,6 +74,12 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, Ignored> {
         status,
         diagnostic,
     })
+}
+
+/// The value of `line` when it is the header or status field `name`.
+fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let (key, value) = line.split_once(':')?;
+    key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
 }
 
 /// Header lines with their continuation lines joined (RFC 5322 folding).

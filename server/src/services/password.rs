@@ -100,9 +100,7 @@ pub fn temporary_digest(typed: &str) -> String {
     }
     let mut out = String::with_capacity(DIGEST_PREFIX.len() + 64);
     out.push_str(DIGEST_PREFIX);
-    for b in hasher.finalize() {
-        out.push_str(&format!("{b:02x}"));
-    }
+    out.push_str(&crate::hex(&hasher.finalize()));
     out
 }
 

@@ -248,7 +248,7 @@ async fn audit_ingreso(
 
 fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&digest)
 }
 
 async fn crear_sesion(
@@ -259,7 +259,7 @@ async fn crear_sesion(
 ) -> Result<String, SignInError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| password::HashError::Argon2(e.to_string()))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::hex(&bytes);
     session::Entity::insert(session::ActiveModel {
         token_hash: Set(token_hash(&token)),
         registration_id: Set(registration_id),
