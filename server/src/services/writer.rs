@@ -32,8 +32,8 @@ use std::{
 };
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryTrait, TransactionTrait, sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
@@ -311,17 +311,21 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     }
     let mut queued: HashSet<String> = HashSet::new();
     if !mails.is_empty() {
-        queued = mail_outbox::Entity::insert_many(mails.into_values())
+        // Only the keys come back: decoding whole rows cost the batch more than inserting them.
+        let mut insert = mail_outbox::Entity::insert_many(mails.into_values())
             .on_conflict(
                 OnConflict::column(mail_outbox::Column::PendingKey)
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_with_returning(&txn)
+            .into_query();
+        insert.returning_col(mail_outbox::Column::PendingKey);
+        queued = txn
+            .query_all(&insert)
             .await?
-            .into_iter()
-            .filter_map(|m| m.pending_key)
-            .collect();
+            .iter()
+            .map(|row| row.try_get::<String>("", "pending_key"))
+            .collect::<Result<_, _>>()?;
     }
 
     let mut answers = Vec::with_capacity(decided.len());
