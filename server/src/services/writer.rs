@@ -33,7 +33,7 @@ use std::{
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryTrait, TransactionTrait, sea_query::OnConflict,
+    IdenStatic, QueryFilter, QueryTrait, TransactionTrait, sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
@@ -311,7 +311,8 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
     }
     let mut queued: HashSet<String> = HashSet::new();
     if !mails.is_empty() {
-        // Only the keys come back: decoding whole rows cost the batch more than inserting them.
+        // Only the keys come back: decoding every column of every row inserted was work for
+        // nothing (BENCHMARKS.md, "PostgreSQL resets: where the rest goes").
         let mut insert = mail_outbox::Entity::insert_many(mails.into_values())
             .on_conflict(
                 OnConflict::column(mail_outbox::Column::PendingKey)
@@ -324,7 +325,7 @@ async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>
             .query_all(&insert)
             .await?
             .iter()
-            .map(|row| row.try_get::<String>("", "pending_key"))
+            .map(|row| row.try_get::<String>("", mail_outbox::Column::PendingKey.as_str()))
             .collect::<Result<_, _>>()?;
     }
 
