@@ -146,7 +146,7 @@ fn active_model(row: &Row, now: i64) -> registration::ActiveModel {
         clasificacion: Set(r.clasificacion.code().to_owned()),
         identificacion: Set(r.identificacion.as_str().to_owned()),
         ruc_empresa: Set(r.ruc_empresa.as_ref().map(|ruc| ruc.as_str().to_owned())),
-        correo: Set(r.correo.as_str().to_owned()),
+        correo: Set(r.correo.canonical()),
         estado: Set(row.estado),
         created_at: Set(now),
         updated_at: Set(now),

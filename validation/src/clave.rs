@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Field, FieldErrors, MAX_RAW_LEN, ValidationError as E};
+use crate::{Field, FieldErrors, MAX_RAW_LEN, ValidationError as E, case};
 
 pub const MIN_CHARS: usize = 12;
 pub const MAX_CHARS: usize = 128;
@@ -97,7 +97,7 @@ fn check(clave: &str, cuenta: DatosCuenta<'_>) -> Result<(), E> {
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         return Err(E::ClaveLength);
     }
-    let folded = clave.to_lowercase();
+    let folded = case::fold(clave);
     let plano = alfanumerico(&folded);
     if contiene_dato(&plano, cuenta.usuario) {
         return Err(E::ClaveSameAsUser);
@@ -142,7 +142,7 @@ fn alfanumerico(folded: &str) -> String {
 
 /// Whether `plano` is `dato`, or holds it (or it reversed) when it is long enough to matter.
 fn contiene_dato(plano: &str, dato: &str) -> bool {
-    let dato = alfanumerico(&dato.to_lowercase());
+    let dato = alfanumerico(&case::fold(dato));
     if dato.is_empty() {
         return false;
     }
@@ -410,6 +410,7 @@ mod tests {
             ("0987654321098", E::ClaveSequence),
             ("zyxwvutsrqpo", E::ClaveSequence),
             ("asdfghjklñ12", E::ClaveSequence),
+            ("ASDFGHJKLÑ12", E::ClaveSequence),
             ("aaaaaaaaaaaa", E::ClaveRepetition),
             ("abcabcabcabc", E::ClaveRepetition),
             ("abababababab", E::ClaveRepetition),
@@ -530,6 +531,22 @@ mod tests {
         assert_eq!(
             id.unwrap_err().get(Field::Clave),
             Some(E::ClaveSameAsIdentification)
+        );
+        // Upper case is folded for Cyrillic data as well (see `case`).
+        let correo = NuevaClave::validate(
+            &CambioClaveInput {
+                clave: "ДМИТРИЙ y sus gatos".into(),
+                confirmacion: "ДМИТРИЙ y sus gatos".into(),
+            },
+            DatosCuenta {
+                usuario: "otro",
+                identificacion: "1710034065",
+                correo: "дмитрий@example.com",
+            },
+        );
+        assert_eq!(
+            correo.unwrap_err().get(Field::Clave),
+            Some(E::ClaveContainsEmail)
         );
     }
 

@@ -8,8 +8,9 @@ use crate::{MAX_RAW_LEN, ValidationError as E};
 const MAX_LEN: usize = 254;
 
 /// An e-mail address: one `@`, a local part, a dotted domain, no spaces, at most 254 characters.
-/// Kept in lower case: addresses compare case-insensitively.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Kept as typed (trimmed); addresses compare case-insensitively, by their [`Email::canonical`]
+/// form.
+#[derive(Debug, Clone)]
 pub struct Email(String);
 
 impl Email {
@@ -38,25 +39,44 @@ impl Email {
         if !domain.contains('.') || domain.split('.').any(str::is_empty) {
             return Err(E::EmailDomain);
         }
-        Ok(Email(s.to_lowercase()))
+        Ok(Email(s.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// In lower case: what the registry stores and compares. Not computed by `parse`, which the
+    /// browser runs on every keystroke for its verdict alone: Unicode's case tables would be
+    /// about 6 KB of its gzipped bundle (BENCHMARKS.md).
+    pub fn canonical(&self) -> String {
+        self.0.to_lowercase()
     }
 
-    /// For screens and logs: the first character of the local part and the domain,
-    /// e.g. `m***@example.com`.
+    /// For screens and logs: the first character of the local part and the domain, in lower
+    /// case, e.g. `m***@example.com`.
     pub fn masked(&self) -> String {
-        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let canonical = self.canonical();
+        let (local, domain) = canonical.split_once('@').unwrap_or((&canonical, ""));
         let first = local.chars().next().unwrap_or('*');
         format!("{first}***@{domain}")
     }
 }
 
+/// Equal when their canonical forms are.
+impl PartialEq for Email {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical() == other.canonical()
+    }
+}
+
+impl Eq for Email {}
+
+impl std::hash::Hash for Email {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.canonical().hash(state);
+    }
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.canonical())
     }
 }
 
@@ -65,18 +85,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn valid_addresses_are_kept_in_lower_case() {
+    fn valid_addresses_compare_in_lower_case() {
+        let typed = Email::parse(" Maria.Perez@Example.COM ").unwrap();
+        assert_eq!(typed.canonical(), "maria.perez@example.com");
+        assert_eq!(typed, Email::parse("maria.perez@example.com").unwrap());
+        assert_eq!(typed.to_string(), "maria.perez@example.com");
         assert_eq!(
-            Email::parse(" Maria.Perez@Example.COM ").unwrap().as_str(),
-            "maria.perez@example.com"
+            Email::parse("JOSÉ.ДМИТРИЙ@Correo.EC").unwrap().canonical(),
+            "josé.дмитрий@correo.ec"
         );
-        assert_eq!(Email::parse("a@b.ec").unwrap().as_str(), "a@b.ec");
+        assert_eq!(Email::parse("a@b.ec").unwrap().canonical(), "a@b.ec");
         assert_eq!(
             Email::parse("nombre+aduana@correo.gob.ec")
                 .unwrap()
-                .as_str(),
+                .canonical(),
             "nombre+aduana@correo.gob.ec"
         );
+        assert_ne!(typed, Email::parse("maria.perez@example.ec").unwrap());
     }
 
     #[test]
@@ -120,7 +145,7 @@ mod tests {
     #[test]
     fn masking_shows_one_letter_and_the_domain() {
         assert_eq!(
-            Email::parse("maria@example.com").unwrap().masked(),
+            Email::parse("Maria@Example.com").unwrap().masked(),
             "m***@example.com"
         );
     }

@@ -212,7 +212,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(ok.clasificacion, Classification::UsuarioGeneral);
-        assert_eq!(ok.correo.unwrap().as_str(), "maria@example.com");
+        assert_eq!(ok.correo.unwrap().canonical(), "maria@example.com");
         assert_eq!(ok.ruc_empresa, None);
         assert_eq!(ok.identificacion.as_str(), "1710034065");
     }
@@ -292,7 +292,7 @@ mod tests {
         let ok = ReinicioClave::validate(&input).unwrap();
         assert_eq!(ok.usuario.canonical(), "mperez");
         assert_eq!(ok.identificacion.as_str(), "1710034065");
-        assert_eq!(ok.correo.as_str(), "maria.perez@example.com");
+        assert_eq!(ok.correo.canonical(), "maria.perez@example.com");
 
         let errors = ReinicioClave::validate(&ReinicioClaveInput::default()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| (e.field, e.error)).collect();
@@ -317,7 +317,7 @@ mod tests {
         };
         let ok = Registro::validate(&input("empleado", "1793213150001", "J@example.com")).unwrap();
         assert_eq!(ok.ruc_empresa.unwrap().as_str(), "1793213150001");
-        assert_eq!(ok.correo.as_str(), "j@example.com");
+        assert_eq!(ok.correo.canonical(), "j@example.com");
         let ok = Registro::validate(&input("perito", "", "j@example.com")).unwrap();
         assert_eq!(ok.ruc_empresa, None);
 

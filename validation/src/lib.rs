@@ -13,6 +13,7 @@
 //! It is pure Rust with no I/O, no regex engine and no tables beyond the ten classifications:
 //! every byte here ships to the browser.
 
+mod case;
 mod classification;
 mod clave;
 mod email;

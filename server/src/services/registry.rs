@@ -75,7 +75,7 @@ fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
         && form
             .correo
             .as_ref()
-            .is_none_or(|correo| r.correo == correo.as_str())
+            .is_none_or(|correo| r.correo == correo.canonical())
 }
 
 /// Queues a temporary password when the three fields match an approved registration. The answer
@@ -112,6 +112,7 @@ pub async fn solicitar_reinicio(
     };
     let limit = services.limits.resets_per_hour;
     let rule = form.clone();
+    let correo = form.correo.canonical();
     let (written, found) = services
         .writer
         .write(Write {
@@ -121,7 +122,7 @@ pub async fn solicitar_reinicio(
                 let found = rows.into_iter().find(|r| {
                     r.estado == Estado::Aprobada
                         && r.identificacion == rule.identificacion.as_str()
-                        && r.correo == rule.correo.as_str()
+                        && r.correo == correo
                 });
                 // A match and a miss both count against a counter (on a miss one for the
                 // identificación typed, which limits nothing), so that the only extra work of
