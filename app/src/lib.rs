@@ -120,7 +120,7 @@ pub fn App() -> impl IntoView {
     politica_de_contenido();
 
     let pagina = match Pagina::from_path(&ruta_actual()) {
-        Pagina::Solicitud => EitherOf6::A(view! { <reset_request::SolicitudReinicio /> }),
+        Pagina::Solicitud => EitherOf6::A(view! { <reset_request::PaginaSolicitud /> }),
         Pagina::Ingreso => EitherOf6::B(view! { <account::PaginaIngreso /> }),
         Pagina::CambioClave => EitherOf6::C(view! { <account::PaginaCambioClave /> }),
         Pagina::ClaveActualizada => EitherOf6::D(view! { <account::PaginaClaveActualizada /> }),

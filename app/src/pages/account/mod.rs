@@ -64,47 +64,49 @@ pub fn PaginaCuenta() -> impl IntoView {
     let e = account_state();
     let campo = |field: Field| e.errores.get(field);
     view! {
-        <main class="pagina">
+        <div class="pagina">
             <PageHeader title="Sesión iniciada" />
-            <section class="seccion" aria-labelledby="titulo-sesion">
-                <h2 id="titulo-sesion">"Bienvenido a ECUAPASS"</h2>
-                <p data-testid="sesion-iniciada">"Ingresó a ECUAPASS."</p>
-                <SignOut />
-            </section>
-            <section class="seccion" aria-labelledby="titulo-cambio-voluntario">
-                <h2 id="titulo-cambio-voluntario">"Cambiar mi clave"</h2>
-                {outcome("v", &e)}
-                <form method="post" action="/cambio-clave" novalidate>
-                    <TextField
-                        id="v-clave-actual"
-                        name="clave_actual"
-                        label="Clave actual"
-                        state=FieldState::new("")
-                        input_type="password"
-                        autocomplete="current-password"
-                    />
-                    <TextField
-                        id="v-clave"
-                        name="clave"
-                        label="Clave nueva"
-                        state=FieldState::new("")
-                        error=campo(Field::Clave)
-                        input_type="password"
-                        autocomplete="new-password"
-                    />
-                    <TextField
-                        id="v-confirmacion"
-                        name="confirmacion"
-                        label="Repita la clave nueva"
-                        state=FieldState::new("")
-                        error=campo(Field::Confirmacion)
-                        input_type="password"
-                        autocomplete="new-password"
-                    />
-                    <button type="submit" class="boton">"Cambiar la clave"</button>
-                </form>
-            </section>
-        </main>
+            <main>
+                <section class="seccion" aria-labelledby="titulo-sesion">
+                    <h2 id="titulo-sesion">"Bienvenido a ECUAPASS"</h2>
+                    <p data-testid="sesion-iniciada">"Ingresó a ECUAPASS."</p>
+                    <SignOut />
+                </section>
+                <section class="seccion" aria-labelledby="titulo-cambio-voluntario">
+                    <h2 id="titulo-cambio-voluntario">"Cambiar mi clave"</h2>
+                    {outcome("v", &e)}
+                    <form method="post" action="/cambio-clave" novalidate>
+                        <TextField
+                            id="v-clave-actual"
+                            name="clave_actual"
+                            label="Clave actual"
+                            state=FieldState::new("")
+                            input_type="password"
+                            autocomplete="current-password"
+                        />
+                        <TextField
+                            id="v-clave"
+                            name="clave"
+                            label="Clave nueva"
+                            state=FieldState::new("")
+                            error=campo(Field::Clave)
+                            input_type="password"
+                            autocomplete="new-password"
+                        />
+                        <TextField
+                            id="v-confirmacion"
+                            name="confirmacion"
+                            label="Repita la clave nueva"
+                            state=FieldState::new("")
+                            error=campo(Field::Confirmacion)
+                            input_type="password"
+                            autocomplete="new-password"
+                        />
+                        <button type="submit" class="boton">"Cambiar la clave"</button>
+                    </form>
+                </section>
+            </main>
+        </div>
     }
 }
 

@@ -10,9 +10,27 @@ use crate::{
     form::FieldState,
 };
 
+/// The page: its header, rendered by the server only, and the interactive [`CambioClave`].
+#[component]
+pub fn PaginaCambioClave() -> impl IntoView {
+    view! {
+        <div class="pagina">
+            <PageHeader title="Cambio de clave obligatorio">
+                <p class="introduccion">
+                    "Ingresó con una clave temporal. Antes de continuar, elija su clave nueva: "
+                    "entre 12 y 128 caracteres, sin su ID usuario, su identificación ni su correo, "
+                    "sin secuencias ni repeticiones, y que no sea una clave común ni el nombre del "
+                    "servicio con números. Una frase que pueda recordar es la mejor clave."
+                </p>
+            </PageHeader>
+            <CambioClave />
+        </div>
+    }
+}
+
 /// An island: its instant checks are the only code of the account pages in the WASM.
 #[island]
-pub fn PaginaCambioClave() -> impl IntoView {
+fn CambioClave() -> impl IntoView {
     let e = account_state();
     // The account's ID and identification reach the browser as hidden inputs rendered by the
     // server and are read after hydration, so the instant checks know them too.
@@ -92,15 +110,7 @@ pub fn PaginaCambioClave() -> impl IntoView {
     };
 
     view! {
-        <main class="pagina" data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
-            <PageHeader title="Cambio de clave obligatorio">
-                <p class="introduccion">
-                    "Ingresó con una clave temporal. Antes de continuar, elija su clave nueva: "
-                    "entre 12 y 128 caracteres, sin su ID usuario, su identificación ni su correo, "
-                    "sin secuencias ni repeticiones, y que no sea una clave común ni el nombre del "
-                    "servicio con números. Una frase que pueda recordar es la mejor clave."
-                </p>
-            </PageHeader>
+        <main data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
             <section class="seccion" aria-labelledby="titulo-cambio">
                 <h2 id="titulo-cambio">"Elija su clave nueva"</h2>
                 {outcome("c", &e)}
@@ -141,18 +151,20 @@ pub fn PaginaCambioClave() -> impl IntoView {
 #[component]
 pub fn PaginaClaveActualizada() -> impl IntoView {
     view! {
-        <main class="pagina">
+        <div class="pagina">
             <PageHeader title="Clave actualizada" />
-            <section class="seccion" aria-labelledby="titulo-hecho">
-                <h2 id="titulo-hecho">"Su clave nueva ya está activa"</h2>
-                <div class="hallazgo" data-testid="clave-actualizada">
-                    <p>
-                        "Su clave fue cambiada. Le enviamos un aviso a su correo registrado. "
-                        "Las demás sesiones abiertas con su cuenta se cerraron."
-                    </p>
-                </div>
-                <SignOut />
-            </section>
-        </main>
+            <main>
+                <section class="seccion" aria-labelledby="titulo-hecho">
+                    <h2 id="titulo-hecho">"Su clave nueva ya está activa"</h2>
+                    <div class="hallazgo" data-testid="clave-actualizada">
+                        <p>
+                            "Su clave fue cambiada. Le enviamos un aviso a su correo registrado. "
+                            "Las demás sesiones abiertas con su cuenta se cerraron."
+                        </p>
+                    </div>
+                    <SignOut />
+                </section>
+            </main>
+        </div>
     }
 }

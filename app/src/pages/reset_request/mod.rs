@@ -21,10 +21,30 @@ use crate::{
 pub const PREGUNTA: &str =
     "¿Desea buscar su contraseña? Le enviaremos una clave temporal a su correo electrónico.";
 
+/// The page: its header, rendered by the server only, and the interactive [`SolicitudReinicio`].
+#[component]
+pub fn PaginaSolicitud() -> impl IntoView {
+    view! {
+        <div class="pagina">
+            <PageHeader title=TITULO>
+                <p class="introduccion">
+                    "Si olvidó su clave, busque primero su ID usuario y luego pida una clave temporal: "
+                    "la recibirá en el correo personal registrado en su solicitud de uso. "
+                    "Los campos marcados con "
+                    <span class="asterisco" aria-hidden="true">"*"</span>
+                    " son obligatorios."
+                </p>
+            </PageHeader>
+            <SolicitudReinicio />
+        </div>
+    }
+}
+
 /// The page's interactive part: an island, the only code of this page in the WASM (the rest of
-/// the document is server-rendered HTML that never hydrates). It takes no props: a page that
-/// hydrates always starts from the empty form, because a page answering a post without
-/// JavaScript (the only one with an [`EstadoInicial`] in context) is rendered without the WASM.
+/// the document, the header included, is server-rendered HTML that never hydrates: every element
+/// in an island costs WASM). It takes no props: a page that hydrates always starts from the
+/// empty form, because a page answering a post without JavaScript (the only one with an
+/// [`EstadoInicial`] in context) is rendered without the WASM.
 #[island]
 pub fn SolicitudReinicio() -> impl IntoView {
     let inicial = use_context::<EstadoInicial>().unwrap_or_default();
@@ -41,16 +61,7 @@ pub fn SolicitudReinicio() -> impl IntoView {
     };
 
     view! {
-        <main class="pagina" data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
-            <PageHeader title=TITULO>
-                <p class="introduccion">
-                    "Si olvidó su clave, busque primero su ID usuario y luego pida una clave temporal: "
-                    "la recibirá en el correo personal registrado en su solicitud de uso. "
-                    "Los campos marcados con "
-                    <span class="asterisco" aria-hidden="true">"*"</span>
-                    " son obligatorios."
-                </p>
-            </PageHeader>
+        <main data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
             <search::SearchSection inicial=inicial.clone() interactiva reinicio />
             <reset::ResetSection inicial fields=reinicio />
         </main>
