@@ -52,6 +52,24 @@ pub fn focus_by_id(id: &str) {
     let _ = id;
 }
 
+/// The value of the input with this id as the server rendered it (in the browser; `None` on the
+/// server, which knows the value itself).
+pub fn input_value(id: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+            .map(|input| input.value())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        None
+    }
+}
+
 /// Opens a dialog as modal: the rest of the page is inert until it closes.
 pub fn open_dialog(dialog: NodeRef<html::Dialog>) {
     #[cfg(feature = "hydrate")]

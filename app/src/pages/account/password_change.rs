@@ -1,11 +1,12 @@
 //! "Cambio de clave obligatorio", after signing in with a temporary password, and the page after
 //! any change.
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use validation::{CambioClaveInput, DatosCuenta, Field, FieldErrors, NuevaClave};
 
 use super::{SignOut, account_state, outcome};
 use crate::{
+    browser,
     components::{PageHeader, TextField},
     form::FieldState,
 };
@@ -13,6 +14,7 @@ use crate::{
 /// The page: its header, rendered by the server only, and the interactive [`CambioClave`].
 #[component]
 pub fn PaginaCambioClave() -> impl IntoView {
+    let e = account_state();
     view! {
         <div class="pagina">
             <PageHeader title="Cambio de clave obligatorio">
@@ -23,34 +25,34 @@ pub fn PaginaCambioClave() -> impl IntoView {
                     "servicio con números. Una frase que pueda recordar es la mejor clave."
                 </p>
             </PageHeader>
-            <CambioClave />
+            <main>
+                <section class="seccion" aria-labelledby="titulo-cambio">
+                    <h2 id="titulo-cambio">"Elija su clave nueva"</h2>
+                    {outcome("c", &e)}
+                    // The account's data for the island's instant checks (see `CambioClave`).
+                    <input type="hidden" id="cuenta-usuario" value=e.usuario.clone() />
+                    <input type="hidden" id="cuenta-identificacion" value=e.identificacion.clone() />
+                    <input type="hidden" id="cuenta-correo" value=e.correo.clone() />
+                    <CambioClave />
+                </section>
+            </main>
         </div>
     }
 }
 
-/// An island: its instant checks are the only code of the account pages in the WASM.
+/// The form, an island: its instant checks are the only code of the account pages in the WASM.
+/// The rest of the page, and the account's data, are rendered by the server (see
+/// [`PaginaCambioClave`]): every element inside an island costs WASM.
 #[island]
 fn CambioClave() -> impl IntoView {
     let e = account_state();
-    // The account's ID and identification reach the browser as hidden inputs rendered by the
-    // server and are read after hydration, so the instant checks know them too.
-    let usuario_ref = NodeRef::<html::Input>::new();
-    let identificacion_ref = NodeRef::<html::Input>::new();
-    let correo_ref = NodeRef::<html::Input>::new();
-    let usuario = RwSignal::new(e.usuario.clone());
-    let identificacion = RwSignal::new(e.identificacion.clone());
-    let correo = RwSignal::new(e.correo.clone());
-    Effect::new(move |_| {
-        if let (Some(u), Some(i), Some(c)) = (
-            usuario_ref.get(),
-            identificacion_ref.get(),
-            correo_ref.get(),
-        ) {
-            usuario.set(u.value());
-            identificacion.set(i.value());
-            correo.set(c.value());
-        }
-    });
+    // The account's data reach the browser as hidden inputs the server renders next to the
+    // island (the island has no props: they would need a JSON parser in the WASM).
+    let dato =
+        |id: &str, servidor: &str| browser::input_value(id).unwrap_or_else(|| servidor.to_owned());
+    let usuario = dato("cuenta-usuario", &e.usuario);
+    let identificacion = dato("cuenta-identificacion", &e.identificacion);
+    let correo = dato("cuenta-correo", &e.correo);
 
     let interactiva = RwSignal::new(false);
     Effect::new(move |_| interactiva.set(true));
@@ -62,11 +64,10 @@ fn CambioClave() -> impl IntoView {
             clave: clave.value.get(),
             confirmacion: confirmacion.value.get(),
         };
-        let (u, i, c) = (usuario.get(), identificacion.get(), correo.get());
         let cuenta = DatosCuenta {
-            usuario: &u,
-            identificacion: &i,
-            correo: &c,
+            usuario: &usuario,
+            identificacion: &identificacion,
+            correo: &correo,
         };
         NuevaClave::validate(&input, cuenta)
             .err()
@@ -110,40 +111,37 @@ fn CambioClave() -> impl IntoView {
     };
 
     view! {
-        <main data-interactiva=move || if interactiva.get() { "si" } else { "no" }>
-            <section class="seccion" aria-labelledby="titulo-cambio">
-                <h2 id="titulo-cambio">"Elija su clave nueva"</h2>
-                {outcome("c", &e)}
-                <form method="post" action="/cambio-clave" novalidate on:submit=al_enviar>
-                    <input type="hidden" node_ref=usuario_ref id="cuenta-usuario" value=e.usuario.clone() />
-                    <input type="hidden" node_ref=identificacion_ref id="cuenta-identificacion" value=e.identificacion.clone() />
-                    <input type="hidden" node_ref=correo_ref id="cuenta-correo" value=e.correo.clone() />
-                    <TextField
-                        id="c-clave"
-                        name="clave"
-                        label="Clave nueva"
-                        state=clave
-                        error=error_clave
-                        live=true
-                        input_type="password"
-                        autocomplete="new-password"
-                        maxlength="128"
-                    />
-                    <TextField
-                        id="c-confirmacion"
-                        name="confirmacion"
-                        label="Repita la clave nueva"
-                        state=confirmacion
-                        error=error_confirmacion
-                        live=true
-                        input_type="password"
-                        autocomplete="new-password"
-                        maxlength="128"
-                    />
-                    <button type="submit" class="boton">"Guardar la clave nueva"</button>
-                </form>
-            </section>
-        </main>
+        <form
+            method="post"
+            action="/cambio-clave"
+            novalidate
+            on:submit=al_enviar
+            data-interactiva=move || if interactiva.get() { "si" } else { "no" }
+        >
+            <TextField
+                id="c-clave"
+                name="clave"
+                label="Clave nueva"
+                state=clave
+                error=error_clave
+                live=true
+                input_type="password"
+                autocomplete="new-password"
+                maxlength="128"
+            />
+            <TextField
+                id="c-confirmacion"
+                name="confirmacion"
+                label="Repita la clave nueva"
+                state=confirmacion
+                error=error_confirmacion
+                live=true
+                input_type="password"
+                autocomplete="new-password"
+                maxlength="128"
+            />
+            <button type="submit" class="boton">"Guardar la clave nueva"</button>
+        </form>
     }
 }
 
