@@ -31,9 +31,21 @@ impl FieldState {
         }
     }
 
+    /// Empties the field. Only what changes notifies: a classification change clears the fields
+    /// it locks, which are usually empty already, and every notification re-runs the field's
+    /// checks, error, hint and attributes.
     pub fn clear(&self) {
-        self.value.set(String::new());
-        self.touched.set(false);
+        self.value.maybe_update(|v| {
+            let changed = !v.is_empty();
+            v.clear();
+            changed
+        });
+        self.touched.maybe_update(|t| std::mem::replace(t, false));
+    }
+
+    /// Marks the field as left: its error shows from now on (notifies only the first time).
+    pub fn touch(&self) {
+        self.touched.maybe_update(|t| !std::mem::replace(t, true));
     }
 
     /// Leaving a field shows its errors, except when focus goes to the form's submit button: the
@@ -41,7 +53,7 @@ impl FieldState {
     /// would push the button away from under the pointer, losing the click.
     pub fn leave(&self, ev: &FocusEvent) {
         if !browser::focus_goes_to_submit(ev) {
-            self.touched.set(true);
+            self.touch();
         }
     }
 }

@@ -103,8 +103,8 @@ fn CambioClave() -> impl IntoView {
     });
     // Posted by the browser when valid; otherwise every error shows and nothing is sent.
     let al_enviar = move |ev: leptos::ev::SubmitEvent| {
-        clave.touched.set(true);
-        confirmacion.touched.set(true);
+        clave.touch();
+        confirmacion.touch();
         if !errores.with_untracked(FieldErrors::is_empty) {
             ev.prevent_default();
         }

@@ -85,7 +85,7 @@ pub(super) fn SearchSection(
 
     let al_cambiar_clasificacion = move |ev: leptos::ev::Event| {
         clasificacion.value.set(event_target_value(&ev));
-        clasificacion.touched.set(true);
+        clasificacion.touch();
         let nueva = Classification::from_code(&clasificacion.value.get_untracked());
         // A field that becomes locked is emptied: a locked field never sends a value.
         if nueva.is_none_or(|c| !c.ruc_empresa().is_required()) {
