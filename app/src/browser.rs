@@ -36,17 +36,18 @@ pub fn focus_when_rendered(node: NodeRef<html::Div>) {
     let _ = node;
 }
 
+/// The element with this id, if it is of type `T`.
+#[cfg(feature = "hydrate")]
+fn element_by_id<T: leptos::wasm_bindgen::JsCast>(id: &str) -> Option<T> {
+    use leptos::wasm_bindgen::JsCast;
+    document().get_element_by_id(id)?.dyn_into::<T>().ok()
+}
+
 /// Moves focus to the element with this id (a field, from the error summary's link).
 pub fn focus_by_id(id: &str) {
     #[cfg(feature = "hydrate")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        if let Some(element) = document()
-            .get_element_by_id(id)
-            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
+    if let Some(element) = element_by_id::<leptos::web_sys::HtmlElement>(id) {
+        let _ = element.focus();
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
@@ -57,11 +58,7 @@ pub fn focus_by_id(id: &str) {
 pub fn input_value(id: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        use leptos::wasm_bindgen::JsCast;
-        document()
-            .get_element_by_id(id)
-            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
-            .map(|input| input.value())
+        element_by_id::<leptos::web_sys::HtmlInputElement>(id).map(|input| input.value())
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -35,6 +35,8 @@ pub async fn buscar_id(
     let limit = services.limits.lookups_per_hour;
     let counter = format!("buscar_id:{}", form.identificacion.as_str());
     let rule = form.clone();
+    // Lower-cased once per request, not once per row compared.
+    let correo = form.correo.as_ref().map(Email::canonical);
     let (written, found) = services
         .writer
         .write(Write {
@@ -44,7 +46,9 @@ pub async fn buscar_id(
                 counter,
                 limit,
                 kind: Kind::Lookup {
-                    found: rows.into_iter().find(|r| matches(&rule, r)),
+                    found: rows
+                        .into_iter()
+                        .find(|r| matches(&rule, correo.as_deref(), r)),
                 },
             }),
             client,
@@ -63,8 +67,8 @@ pub async fn buscar_id(
 }
 
 /// "Buscar ID" matches an approved registration on classification and identificación, and on
-/// the RUC or the e-mail when the classification asks for it.
-fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
+/// the RUC or the e-mail when the classification asks for it (`correo`: the form's, canonical).
+fn matches(form: &BusquedaId, correo: Option<&str>, r: &registration::Model) -> bool {
     r.estado == Estado::Aprobada
         && r.identificacion == form.identificacion.as_str()
         && r.clasificacion == form.clasificacion.code()
@@ -72,10 +76,7 @@ fn matches(form: &BusquedaId, r: &registration::Model) -> bool {
             .ruc_empresa
             .as_ref()
             .is_none_or(|ruc| r.ruc_empresa.as_deref() == Some(ruc.as_str()))
-        && form
-            .correo
-            .as_ref()
-            .is_none_or(|correo| r.correo == correo.canonical())
+        && correo.is_none_or(|correo| r.correo == correo)
 }
 
 /// Queues a temporary password when the three fields match an approved registration. The answer
