@@ -1,4 +1,5 @@
-//! A thread of lower CPU priority for work that may wait while requests are answered.
+//! A thread of lower CPU priority for work that may wait while requests are answered (and, at
+//! the same priority, the group-commit writer's thread: see `services::writer`).
 //!
 //! Composing and writing an e-mail costs about as much CPU as answering the reset request that
 //! queued it. On the request threads, a burst of resets spent half the two cores on e-mails
@@ -31,7 +32,8 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts the thread `name` at `nice` (Linux; elsewhere at normal priority).
+    /// Starts the thread `name` at `nice` (Linux; elsewhere at normal priority). With `nice` 0
+    /// the thread keeps the priority of the thread that starts it.
     pub fn start(name: &str, nice: i32) -> io::Result<Self> {
         let runtime = Builder::new_current_thread()
             .enable_all()
@@ -43,7 +45,11 @@ impl Background {
         let thread = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let _ = ready.send(lower_priority(nice));
+                let _ = ready.send(if nice == 0 {
+                    Ok(())
+                } else {
+                    lower_priority(nice)
+                });
                 // A dropped sender ends the wait too.
                 runtime.block_on(async {
                     let _ = stopped.await;

@@ -24,6 +24,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             ))
         })?;
     }
+    Database::connect(options(url)).await
+}
+
+/// The group-commit writer's own connection to PostgreSQL (`services::writer`): one, opened by
+/// the first batch on the writer's thread, so that its socket is watched by the writer's own
+/// runtime. (SQLite's one connection is shared: it runs on a thread of its own already.)
+pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url);
+    options
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy(true);
+    Database::connect(options).await
+}
+
+fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     // sqlx logs every statement at info level; our own logs say what happened without SQL.
     options.sqlx_logging(false);
@@ -49,7 +65,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     // `telemetry::pool_wait` turns into `reinicio_db_pool_wait_seconds`; the log never sees it.
     options.map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
     options.map_sqlx_postgres_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
-    Database::connect(options).await
+    options
 }
 
 /// The file behind a `sqlite:` URL, if it names one (not `:memory:`).

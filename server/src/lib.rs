@@ -48,6 +48,8 @@ pub enum StartError {
     Metrics(String),
     #[error("no se pudo iniciar el hilo de envío de correo: {0}")]
     MailThread(std::io::Error),
+    #[error("no se pudo iniciar el hilo de escritura en la base de datos: {0}")]
+    WriterThread(std::io::Error),
     #[error("{0}")]
     Input(String),
 }
@@ -117,7 +119,8 @@ pub async fn start(config: &config::Config) -> Result<Running, StartError> {
     let clock: Arc<dyn services::Clock> = Arc::new(services::SystemClock);
     let services = services::Services {
         db: db.clone(),
-        writer: services::writer::Writer::spawn(db.clone()),
+        writer: services::writer::Writer::start(db.clone(), &config.database_url)
+            .map_err(StartError::WriterThread)?,
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: config.reset_ttl_minutes,

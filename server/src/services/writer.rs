@@ -18,6 +18,12 @@
 //! from the total the statement returns. Counters are written in key order, so two instances
 //! sharing PostgreSQL lock them in the same order and cannot deadlock each other.
 //!
+//! On PostgreSQL the writer runs on a thread of its own, with a runtime and a connection of its
+//! own. On the request runtime, under load, each of a batch's round trips
+//! waited for a worker thread to get back to the writer from the HTTP tasks in its queue (tokio
+//! looks at finished I/O only every few dozen tasks while it is busy), and the requests it serves
+//! waited for all of them. Here the writer wakes as soon as the database answers.
+//!
 //! A database error fails the whole batch: every request in it gets the error (a `503`), nothing
 //! of it is written, and the next batch starts afresh. Requests are validated before they get
 //! here, so an error is the database's, not one request's.
@@ -39,7 +45,10 @@ use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
 
 use super::{audit, limits};
-use crate::entities::{mail_outbox, registration};
+use crate::{
+    background::Background,
+    entities::{mail_outbox, registration},
+};
 
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
 /// that a batch's statements stay far below SQLite's limit of bound parameters.
@@ -117,6 +126,8 @@ pub struct Writer {
     /// Set when requests queue up while a batch is written; cleared once the writer has waited
     /// [`IDLE_AFTER`] with nothing to do.
     busy: Arc<AtomicBool>,
+    /// The writer's thread (PostgreSQL): it stops once the last handle is gone.
+    _thread: Option<Arc<Background>>,
 }
 
 /// How long the writer must have nothing to do before it stops counting as busy: under a flood
@@ -124,14 +135,41 @@ pub struct Writer {
 const IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime. (Two tasks in flight on PostgreSQL,
-    /// overlapping one batch's round trips with the next, measured no faster: 8.2-8.9k against
-    /// 8.2-9.3k lookups/s.)
-    pub fn spawn(db: DatabaseConnection) -> Self {
+    /// Starts the writer. On PostgreSQL it runs on a thread of its own with a connection of its
+    /// own to `url` (the database of `db`). On SQLite it stays a task of the current runtime and
+    /// uses `db`'s one connection, which has a thread of its own already: a writer thread there
+    /// measured no better, within this machine's noise (BENCHMARKS.md, "PostgreSQL: the writer
+    /// on a thread of its own"). (Two writers in flight on PostgreSQL, overlapping one batch's
+    /// round trips with the next, measured no faster either: 8.2-8.9k against 8.2-9.3k
+    /// lookups/s.)
+    pub fn start(db: DatabaseConnection, url: &str) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let busy = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run(db, jobs, busy.clone()));
-        Writer { queue, busy }
+        let idle = busy.clone();
+        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            tokio::spawn(run(db, jobs, idle));
+            return Ok(Writer {
+                queue,
+                busy,
+                _thread: None,
+            });
+        }
+        let thread = Background::start("escritor", 0)?;
+        let url = url.to_owned();
+        thread.handle().spawn(async move {
+            // Opened here, so that the writer's runtime is the one watching its socket. Lazily:
+            // only a URL the server could not have started with fails here, and requests then
+            // fail with a 503 instead of waiting.
+            match crate::db::connect_writer(&url).await {
+                Ok(own) => run(own, jobs, idle).await,
+                Err(error) => tracing::error!(%error, "el escritor no pudo preparar su conexión"),
+            }
+        });
+        Ok(Writer {
+            queue,
+            busy,
+            _thread: Some(Arc::new(thread)),
+        })
     }
 
     /// No requests queued up behind the last batch: the writer keeps up, and the database's

@@ -140,7 +140,7 @@ async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
     a.services.limits.lookups_per_hour = 50;
     let mut b = a.services.clone();
     b.db = db::connect(&test_db.url).await.unwrap();
-    b.writer = Writer::spawn(b.db.clone());
+    b.writer = Writer::start(b.db.clone(), &test_db.url).unwrap();
     let instances = [Arc::new(a.services.clone()), Arc::new(b)];
     let results = all_at_once(200, |i| {
         let services = instances[i % 2].clone();

@@ -51,7 +51,7 @@ async fn fixture(url: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(START_MS));
     let services = Services {
         db: db.clone(),
-        writer: server::services::writer::Writer::spawn(db.clone()),
+        writer: server::services::writer::Writer::start(db.clone(), url).unwrap(),
         clock: clock.clone(),
         outbox_wakeup: Default::default(),
         reset_ttl_minutes: 60,
