@@ -21,6 +21,19 @@ async fn serves_healthz_and_the_server_rendered_page() {
         "{}",
         page.body
     );
+    // The islands hydrate in a task of their own, after the module's instantiation
+    // (vendor/leptos.patch): the two together were one long task of the page load.
+    let script = page
+        .body
+        .split("<script")
+        .find(|s| s.contains("hydrateIslands(document.body, mod)"))
+        .expect("the hydration script");
+    let instantiated = script.find("mod.default(").expect("instantiation");
+    let deferred = script
+        .find("setTimeout(() => {")
+        .expect("a task of its own");
+    let hydrated = script.find("mod.hydrate();").expect("hydrate call");
+    assert!(instantiated < deferred && deferred < hydrated, "{script}");
     let missing = app.page("/no-existe").await;
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("Página no encontrada"));
