@@ -19,10 +19,10 @@
 //! sharing PostgreSQL lock them in the same order and cannot deadlock each other.
 //!
 //! On PostgreSQL the writer runs on a thread of its own, with a runtime and a connection of its
-//! own. On the request runtime, under load, each of a batch's round trips
-//! waited for a worker thread to get back to the writer from the HTTP tasks in its queue (tokio
-//! looks at finished I/O only every few dozen tasks while it is busy), and the requests it serves
-//! waited for all of them. Here the writer wakes as soon as the database answers.
+//! own. On the request runtime, under load, each of a batch's round trips waited for a worker
+//! thread to get back to the writer from the HTTP tasks in its queue (tokio looks at finished I/O
+//! only every few dozen tasks while it is busy), and the requests it serves waited for all of
+//! them. Here the writer wakes as soon as the database answers.
 //!
 //! A database error fails the whole batch: every request in it gets the error (a `503`), nothing
 //! of it is written, and the next batch starts afresh. Requests are validated before they get
