@@ -31,17 +31,28 @@ enum Sent {
     Miss,
 }
 
+/// On SQLite and (with TEST_POSTGRES_URL) on PostgreSQL, where the group-commit writer has a
+/// thread and a connection of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answered_lookup_and_reset_survives_a_sigkill() {
+    for test_db in helpers::databases().await {
+        survives_a_sigkill(&test_db.url).await;
+        test_db.drop_database().await;
+    }
+}
+
+async fn survives_a_sigkill(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let relay = helpers::free_port();
     let _sink = SmtpSink::start(relay).await;
     let accounts = Arc::new(helpers::accounts(400));
-    Instance::import(dir.path(), relay, &accounts);
+    let database = [("REINICIO_DATABASE_URL", url)];
+    Instance::import_with(dir.path(), relay, &accounts, &database);
     let server = Instance::start_with(
         dir.path(),
         relay,
         &[
+            database[0],
             ("REINICIO_LIMITE_BUSQUEDAS_POR_HORA", "100000"),
             ("REINICIO_LIMITE_REINICIOS_POR_HORA", "100000"),
         ],
@@ -94,16 +105,11 @@ async fn every_answered_lookup_and_reset_survives_a_sigkill() {
     );
 
     // After a restart the database opens and the service answers.
-    let again = Instance::start(dir.path(), relay);
+    let again = Instance::start_with(dir.path(), relay, &database);
     assert_eq!(again.http.page("/healthz").await.status, 200);
     drop(again);
 
-    let db = sea_orm::Database::connect(format!(
-        "sqlite://{}/faults.sqlite3?mode=rw",
-        dir.path().display()
-    ))
-    .await
-    .unwrap();
+    let db = sea_orm::Database::connect(url).await.unwrap();
     let ids: HashMap<String, i64> = registration::Entity::find()
         .all(&db)
         .await

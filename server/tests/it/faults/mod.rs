@@ -99,9 +99,20 @@ fn server_command(dir: &Path, relay: SocketAddr) -> Command {
 impl Instance {
     /// Imports the accounts with the operator's command.
     fn import(dir: &Path, relay: SocketAddr, accounts: &[(String, String, String)]) {
+        Self::import_with(dir, relay, accounts, &[]);
+    }
+
+    /// The same, with more settings (another database, say).
+    fn import_with(
+        dir: &Path,
+        relay: SocketAddr,
+        accounts: &[(String, String, String)],
+        extra: &[(&str, &str)],
+    ) {
         let file = dir.join("accounts.csv");
         std::fs::write(&file, helpers::accounts_csv(accounts)).unwrap();
         let out = server_command(dir, relay)
+            .envs(extra.iter().copied())
             .arg("import")
             .arg(&file)
             .output()
