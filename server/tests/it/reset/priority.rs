@@ -21,7 +21,6 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
         assert_eq!(worker.run_once().await.unwrap(), 1, "{label}");
 
         // Busy: 32 clients look up without pause, so requests queue up behind every batch.
-        request_mperez_reset(&f).await;
         let flood = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let mut clients = Vec::new();
         for _ in 0..32 {
@@ -33,24 +32,40 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
                 }
             }));
         }
-        let since = std::time::Instant::now();
-        while f.services.writer.is_idle() {
-            assert!(
-                since.elapsed() < Duration::from_secs(10),
-                "{label}: never busy"
+        // On a loaded machine the clients themselves can stall for the writer's idle pause
+        // (2 ms), and then the outbox rightly stops waiting early: such an attempt proves
+        // nothing, and another is made. An outbox that never waited would fail every one.
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            request_mperez_reset(&f).await;
+            let since = std::time::Instant::now();
+            while f.services.writer.is_idle() {
+                assert!(
+                    since.elapsed() < Duration::from_secs(10),
+                    "{label}: never busy"
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let started = std::time::Instant::now();
+            assert_eq!(
+                worker.run_once().await.unwrap(),
+                1,
+                "{label}: sent after its wait"
             );
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            let waited = started.elapsed();
+            // At most its limit: the flood goes on, and the e-mail still goes out.
+            assert!(
+                waited < Duration::from_secs(5),
+                "{label}: waited {waited:?}"
+            );
+            waits.push(waited);
+            if waited >= Duration::from_millis(400) {
+                break;
+            }
         }
-        let started = std::time::Instant::now();
-        assert_eq!(
-            worker.run_once().await.unwrap(),
-            1,
-            "{label}: sent after its wait"
-        );
         assert!(
-            started.elapsed() >= Duration::from_millis(400),
-            "{label}: the outbox waited for the requests ({:?})",
-            started.elapsed()
+            waits.iter().any(|w| *w >= Duration::from_millis(400)),
+            "{label}: the outbox waited for the requests ({waits:?})"
         );
         flood.store(false, std::sync::atomic::Ordering::Relaxed);
         for client in clients {
