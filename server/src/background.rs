@@ -1,6 +1,5 @@
 //! A thread of lower CPU priority for work that may wait while requests are answered (and, at
-//! the same priority, the group-commit writer's thread: see `services::writer`). The Argon2
-//! pool's threads lower their own priority with [`lower_priority`] (see [`ARGON2_NICE`]).
+//! the same priority, the group-commit writer's thread: see `services::writer`).
 //!
 //! Composing and writing an e-mail costs about as much CPU as answering the reset request that
 //! queued it. On the request threads, a burst of resets spent half the two cores on e-mails
@@ -23,12 +22,6 @@ use tokio::{
 /// How much lower than the request threads: with nice 10 a busy thread here gets about a tenth
 /// of what a request thread gets while both want a core, and everything when they do not.
 pub const MAIL_NICE: i32 = 10;
-
-/// The Argon2 pool's threads (`services::password`): with nice 5 a hash gets about a third of what
-/// a request thread gets while both want a core. A flood of sign-ins, each tens of milliseconds
-/// of a core, then slows lookups and resets less; the sign-ins are slowed instead, and past the
-/// pool's queue they are refused with a `503` at once. With idle cores a hash runs at full speed.
-pub const ARGON2_NICE: i32 = 5;
 
 /// A current-thread Tokio runtime on its own OS thread at a lower priority. Dropping it stops
 /// the runtime once its tasks reach an `.await`.
@@ -93,7 +86,7 @@ impl Drop for Background {
 /// Lowers the calling thread's priority. On Linux the nice value belongs to the thread, and
 /// threads it creates inherit it.
 #[cfg(target_os = "linux")]
-pub fn lower_priority(nice: i32) -> io::Result<()> {
+fn lower_priority(nice: i32) -> io::Result<()> {
     // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
     let result = unsafe {
         let tid = libc::gettid();
@@ -107,26 +100,20 @@ pub fn lower_priority(nice: i32) -> io::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn lower_priority(_nice: i32) -> io::Result<()> {
+fn lower_priority(_nice: i32) -> io::Result<()> {
     Ok(())
-}
-
-/// The nice value in a thread's `stat` file (`/proc/…/task/TID/stat`), from the kernel's own
-/// record of it. For tests.
-#[cfg(all(test, target_os = "linux"))]
-pub fn nice_of(stat_file: impl AsRef<std::path::Path>) -> i32 {
-    let stat = std::fs::read_to_string(stat_file).unwrap();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    rest.split(' ').nth(16).unwrap().parse().unwrap()
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
+    /// The nice value of the calling thread, from the kernel's own record of it.
     fn own_nice() -> i32 {
-        nice_of("/proc/thread-self/stat")
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(16).unwrap().parse().unwrap()
     }
 
     #[test]

@@ -9,12 +9,6 @@ use server::{
     services::{self, Clock},
 };
 
-/// mimalloc instead of glibc's allocator: under the reset load glibc's `malloc`, `free` and
-/// their consolidation of freed chunks took about 16 % of the server's time (a `perf` profile,
-/// BENCHMARKS.md), the request threads contending for its arenas.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Solicitud de reinicio de clave automática (ECUAPASS). Settings come from REINICIO_*
 /// environment variables; see README.md.
 #[derive(Parser)]

@@ -164,12 +164,6 @@ impl Argon2Pool {
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    // Cheap requests go first while the cores are saturated (see ARGON2_NICE).
-                    if let Err(error) =
-                        crate::background::lower_priority(crate::background::ARGON2_NICE)
-                    {
-                        tracing::warn!(%error, "no se pudo bajar la prioridad de un hilo de Argon2");
-                    }
                     let mut memory = Memory::new();
                     loop {
                         // The lock is held only while waiting for the next job.
@@ -359,28 +353,6 @@ fn argon2() -> Argon2<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The pool's threads compute at the lower priority, so that a flood of sign-ins cannot take
-    /// the cores from lookups and resets; the caller's thread keeps its own.
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn its_threads_run_at_the_lower_priority() {
-        use crate::background::{ARGON2_NICE, nice_of};
-        let pool = Argon2Pool::new(1, 1);
-        // Once it has verified something, its thread is past lowering its priority.
-        pool.verify_dummy("x".into()).await.unwrap();
-        let argon2_threads: Vec<i32> = std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .map(|task| task.unwrap().path())
-            .filter(|task| {
-                std::fs::read_to_string(task.join("comm"))
-                    .is_ok_and(|name| name.starts_with("argon2-"))
-            })
-            .map(|task| nice_of(task.join("stat")))
-            .collect();
-        assert!(argon2_threads.contains(&ARGON2_NICE), "{argon2_threads:?}");
-        assert!(nice_of("/proc/thread-self/stat") < ARGON2_NICE);
-    }
 
     #[test]
     fn passwords_are_long_from_the_alphabet_and_differ() {
