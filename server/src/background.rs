@@ -1,5 +1,5 @@
 //! A thread of lower CPU priority for work that may wait while requests are answered (and, at
-//! the same priority, the group-commit writer's thread: see `services::writer`).
+//! normal priority, the group-commit writer's thread on PostgreSQL: see `services::writer`).
 //!
 //! Composing and writing an e-mail costs about as much CPU as answering the reset request that
 //! queued it. On the request threads, a burst of resets spent half the two cores on e-mails

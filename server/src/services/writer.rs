@@ -145,9 +145,9 @@ impl Writer {
     pub fn start(db: DatabaseConnection, url: &str) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let busy = Arc::new(AtomicBool::new(false));
-        let idle = busy.clone();
+        let flag = busy.clone();
         if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-            tokio::spawn(run(db, jobs, idle));
+            tokio::spawn(run(db, jobs, flag));
             return Ok(Writer {
                 queue,
                 busy,
@@ -161,7 +161,7 @@ impl Writer {
             // only a URL the server could not have started with fails here, and requests then
             // fail with a 503 instead of waiting.
             match crate::db::connect_writer(&url).await {
-                Ok(own) => run(own, jobs, idle).await,
+                Ok(own) => run(own, jobs, flag).await,
                 Err(error) => tracing::error!(%error, "el escritor no pudo preparar su conexión"),
             }
         });
