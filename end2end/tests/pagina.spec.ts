@@ -85,8 +85,14 @@ test.describe('with JavaScript', () => {
     const llamadas = contarLlamadas(page);
     await page.selectOption('#b-clasificacion', 'empleado');
     await page.fill('#b-identificacion', '12');
-    await busqueda(page).getByRole('button', { name: 'Buscar ID' }).click();
+    // Before the first submit a field's error shows at the field only: the summary is hidden
+    // and holds no entry.
+    await page.locator('#b-identificacion').blur();
+    await expect(page.locator('#b-identificacion-error')).toContainText('pasaporte');
     const resumen = busqueda(page).locator('.resumen-errores');
+    await expect(resumen).toBeHidden();
+    await expect(resumen.locator('li')).toHaveCount(0);
+    await busqueda(page).getByRole('button', { name: 'Buscar ID' }).click();
     await expect(resumen).toBeVisible();
     await expect(resumen).toBeFocused();
     await expect(resumen.getByRole('link')).toHaveText([

@@ -29,9 +29,14 @@ pub fn ErrorSummary(
         >
             <h3>"Revise los siguientes campos"</h3>
             <ul>
+                // Its entries exist only while it shows: before the first submit, each field's
+                // error coming and going (a classification change, a keystroke) would otherwise
+                // create and remove a hidden entry.
                 {move || {
-                    errors
+                    visible
                         .get()
+                        .then(|| errors.get())
+                        .unwrap_or_default()
                         .into_iter()
                         .map(|(field, error)| {
                             let id = format!("{prefix}-{}", field.name());
