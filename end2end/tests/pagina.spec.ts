@@ -56,6 +56,47 @@ test.describe('with JavaScript', () => {
     await expect(page.locator('#b-ruc_empresa')).toHaveValue('');
   });
 
+  test('a hint or an error that stays keeps its paragraph; only a changed text changes', async ({ page }) => {
+    await abrirInteractiva(page);
+    await page.selectOption('#b-clasificacion', 'representante_legal');
+    // Records every change to the two hint paragraphs from now on.
+    const cambios = () =>
+      page.evaluate(() => {
+        const registro: string[] = [];
+        const observador = new MutationObserver((lista) => {
+          for (const m of lista) registro.push(`${(m.target as Element).id || m.target.nodeName}: ${m.type} ${m.attributeName ?? ''}`);
+        });
+        for (const id of ['b-ruc_empresa-pista', 'b-correo-pista', 'b-identificacion-error']) {
+          const p = document.getElementById(id);
+          if (p) observador.observe(p, { attributes: true, childList: true, characterData: true, subtree: true });
+        }
+        (window as unknown as { registro: string[] }).registro = registro;
+      });
+    const registro = () => page.evaluate(() => (window as unknown as { registro: string[] }).registro);
+    await cambios();
+    // Another classification with the same requirements: both hints stay as they were.
+    await page.selectOption('#b-clasificacion', 'empleado');
+    await expect(page.locator('#b-ruc_empresa')).toBeEnabled();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+    expect(await registro()).toEqual([]);
+    // One that swaps them: the hints' text changes, and nothing else of their paragraphs.
+    await page.selectOption('#b-clasificacion', 'usuario_general');
+    await expect(page.locator('#b-correo-pista')).toContainText('El correo personal');
+    await expect(page.locator('#b-ruc_empresa-pista')).toHaveText('No corresponde a la clasificación elegida.');
+    expect((await registro()).every((r) => !r.includes('attributes'))).toBe(true);
+
+    // An error whose message changes keeps its paragraph, a live region, and its attributes.
+    const campo = page.locator('#b-identificacion');
+    await campo.fill('12');
+    await campo.blur();
+    await expect(page.locator('#b-identificacion-error')).toContainText('pasaporte');
+    await cambios();
+    await campo.fill('1770034065');
+    await expect(page.locator('#b-identificacion-error')).toContainText('tercer dígito');
+    expect(await registro()).not.toEqual([]);
+    expect((await registro()).every((r) => !r.includes('attributes'))).toBe(true);
+  });
+
   test('an invalid cédula shows its error at once, without asking the server', async ({ page }) => {
     await abrirInteractiva(page);
     const llamadas = contarLlamadas(page);

@@ -32,18 +32,19 @@ pub fn ErrorMessage(
     #[prop(optional)]
     live: bool,
 ) -> impl IntoView {
+    // As for a hint (see `TextField`): the paragraph comes and goes with the error; while it
+    // stays, only its text follows the error, and a live region whose text changes is announced.
+    let shown = Memo::new(move |_| error.with(Option::is_some));
     view! {
         {move || {
-            error
-                .get()
-                .map(|e| {
-                    view! {
-                        <p class="mensaje-error" id=format!("{id}-error") aria-live=live.then_some("polite")>
-                            <span class="solo-lectores">"Error: "</span>
-                            {e.message()}
-                        </p>
-                    }
-                })
+            shown.get().then(|| {
+                view! {
+                    <p class="mensaje-error" id=format!("{id}-error") aria-live=live.then_some("polite")>
+                        <span class="solo-lectores">"Error: "</span>
+                        {move || error.get().map(ValidationError::message).unwrap_or_default()}
+                    </p>
+                }
+            })
         }}
     }
 }
@@ -81,11 +82,12 @@ pub fn TextField(
     #[prop(optional)] spellcheck: Option<&'static str>,
     #[prop(optional)] maxlength: Option<&'static str>,
 ) -> impl IntoView {
+    let has_hint = Memo::new(move |_| hint.with(Option::is_some));
     let hint_id = format!("{id}-pista");
     let error_id = format!("{id}-error");
     let described_by = move || {
         let mut ids = Vec::new();
-        if hint.with(Option::is_some) {
+        if has_hint.get() {
             ids.push(hint_id.clone());
         }
         if error.with(Option::is_some) {
@@ -96,7 +98,14 @@ pub fn TextField(
     view! {
         <div class=move || field_class(error.get().is_some(), locked.get())>
             <Label for_id=id text=label required />
-            {move || hint.get().map(|h| view! { <p class="pista" id=format!("{id}-pista")>{h}</p> })}
+            // The paragraph is rebuilt only when the hint comes or goes; a changed hint changes
+            // its text. (Rebuilding it removes and re-sets its class and id: four DOM calls per
+            // hint on every classification change, most of which leave the hint as it was.)
+            {move || {
+                has_hint
+                    .get()
+                    .then(|| view! { <p class="pista" id=format!("{id}-pista")>{move || hint.get().unwrap_or_default()}</p> })
+            }}
             <ErrorMessage id error live />
             <input
                 id=id
