@@ -33,10 +33,7 @@ pub fn ErrorSummary(
                 // error coming and going (a classification change, a keystroke) would otherwise
                 // create and remove a hidden entry.
                 {move || {
-                    visible
-                        .get()
-                        .then(|| errors.get())
-                        .unwrap_or_default()
+                    if visible.get() { errors.get() } else { Vec::new() }
                         .into_iter()
                         .map(|(field, error)| {
                             let id = format!("{prefix}-{}", field.name());
