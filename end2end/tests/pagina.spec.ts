@@ -59,21 +59,22 @@ test.describe('with JavaScript', () => {
   test('a hint or an error that stays keeps its paragraph; only a changed text changes', async ({ page }) => {
     await abrirInteractiva(page);
     await page.selectOption('#b-clasificacion', 'representante_legal');
-    // Records every change to the two hint paragraphs from now on.
-    const cambios = () =>
-      page.evaluate(() => {
+    // Records every change to these paragraphs from now on (each must be in the page).
+    const cambios = async (ids: string[]) => {
+      const observados = await page.evaluate((ids) => {
         const registro: string[] = [];
         const observador = new MutationObserver((lista) => {
           for (const m of lista) registro.push(`${(m.target as Element).id || m.target.nodeName}: ${m.type} ${m.attributeName ?? ''}`);
         });
-        for (const id of ['b-ruc_empresa-pista', 'b-correo-pista', 'b-identificacion-error']) {
-          const p = document.getElementById(id);
-          if (p) observador.observe(p, { attributes: true, childList: true, characterData: true, subtree: true });
-        }
+        const presentes = ids.map((id) => document.getElementById(id)).filter((p) => p !== null);
+        for (const p of presentes) observador.observe(p, { attributes: true, childList: true, characterData: true, subtree: true });
         (window as unknown as { registro: string[] }).registro = registro;
-      });
+        return presentes.length;
+      }, ids);
+      expect(observados).toBe(ids.length);
+    };
     const registro = () => page.evaluate(() => (window as unknown as { registro: string[] }).registro);
-    await cambios();
+    await cambios(['b-ruc_empresa-pista', 'b-correo-pista']);
     // Another classification with the same requirements: both hints stay as they were.
     await page.selectOption('#b-clasificacion', 'empleado');
     await expect(page.locator('#b-ruc_empresa')).toBeEnabled();
@@ -83,6 +84,7 @@ test.describe('with JavaScript', () => {
     await page.selectOption('#b-clasificacion', 'usuario_general');
     await expect(page.locator('#b-correo-pista')).toContainText('El correo personal');
     await expect(page.locator('#b-ruc_empresa-pista')).toHaveText('No corresponde a la clasificación elegida.');
+    expect(await registro()).not.toEqual([]);
     expect((await registro()).every((r) => !r.includes('attributes'))).toBe(true);
 
     // An error whose message changes keeps its paragraph, a live region, and its attributes.
@@ -90,7 +92,7 @@ test.describe('with JavaScript', () => {
     await campo.fill('12');
     await campo.blur();
     await expect(page.locator('#b-identificacion-error')).toContainText('pasaporte');
-    await cambios();
+    await cambios(['b-identificacion-error']);
     await campo.fill('1770034065');
     await expect(page.locator('#b-identificacion-error')).toContainText('tercer dígito');
     expect(await registro()).not.toEqual([]);
