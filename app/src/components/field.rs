@@ -23,6 +23,16 @@ pub fn Label(
     }
 }
 
+/// The id of a field's hint paragraph, which its `aria-describedby` names.
+fn hint_id(id: &str) -> String {
+    format!("{id}-pista")
+}
+
+/// The id of a field's error paragraph, which its `aria-describedby` names.
+fn error_id(id: &str) -> String {
+    format!("{id}-error")
+}
+
 /// The field's error, if it shows one: `{id}-error`, which the field's `aria-describedby` names.
 #[component]
 pub fn ErrorMessage(
@@ -39,7 +49,7 @@ pub fn ErrorMessage(
         {move || {
             shown.get().then(|| {
                 view! {
-                    <p class="mensaje-error" id=format!("{id}-error") aria-live=live.then_some("polite")>
+                    <p class="mensaje-error" id=error_id(id) aria-live=live.then_some("polite")>
                         <span class="solo-lectores">"Error: "</span>
                         {move || error.get().map(ValidationError::message).unwrap_or_default()}
                     </p>
@@ -83,15 +93,13 @@ pub fn TextField(
     #[prop(optional)] maxlength: Option<&'static str>,
 ) -> impl IntoView {
     let has_hint = Memo::new(move |_| hint.with(Option::is_some));
-    let hint_id = format!("{id}-pista");
-    let error_id = format!("{id}-error");
     let described_by = move || {
         let mut ids = Vec::new();
         if has_hint.get() {
-            ids.push(hint_id.clone());
+            ids.push(hint_id(id));
         }
         if error.with(Option::is_some) {
-            ids.push(error_id.clone());
+            ids.push(error_id(id));
         }
         (!ids.is_empty()).then(|| ids.join(" "))
     };
@@ -104,7 +112,7 @@ pub fn TextField(
             {move || {
                 has_hint
                     .get()
-                    .then(|| view! { <p class="pista" id=format!("{id}-pista")>{move || hint.get().unwrap_or_default()}</p> })
+                    .then(|| view! { <p class="pista" id=hint_id(id)>{move || hint.get().unwrap_or_default()}</p> })
             }}
             <ErrorMessage id error live />
             <input

@@ -13,7 +13,8 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
         let dir = tempfile::tempdir().unwrap();
         let mut worker = f.plain_worker(folder_mailer(dir.path()));
         worker.requests = Some(f.services.writer.clone());
-        worker.settings.max_yield = Duration::from_millis(400);
+        let max_yield = Duration::from_millis(400);
+        worker.settings.max_yield = max_yield;
         let worker = Arc::new(worker);
 
         // Idle: nothing queued up behind the last batch, nothing waits.
@@ -59,12 +60,12 @@ async fn the_outbox_lets_a_busy_writer_go_first_for_at_most_its_limit() {
                 "{label}: waited {waited:?}"
             );
             waits.push(waited);
-            if waited >= Duration::from_millis(400) {
+            if waited >= max_yield {
                 break;
             }
         }
         assert!(
-            waits.iter().any(|w| *w >= Duration::from_millis(400)),
+            waits.iter().any(|w| *w >= max_yield),
             "{label}: the outbox waited for the requests ({waits:?})"
         );
         flood.store(false, std::sync::atomic::Ordering::Relaxed);
