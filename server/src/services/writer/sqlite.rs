@@ -1,0 +1,236 @@
+//! A group commit's transaction on SQLite, in as few trips to SQLite's thread as it takes.
+//!
+//! sqlx runs each SQLite connection on a thread of its own; every statement is a trip there and
+//! back (two thread wake-ups), and its `BEGIN` and `COMMIT` wait for the asking task to take the
+//! answer before the thread moves on. Under load one trip took 0.2-0.4 ms, far more than
+//! SQLite's own work, and a batch of lookups made five of them one after the other: the writer,
+//! not the two cores, set the server's pace (BENCHMARKS.md, "Issue 14: fewer trips to SQLite's
+//! thread"). sqlx runs a text of several statements in one trip, binding the values in order,
+//! so here `BEGIN IMMEDIATE` travels with the batch's first statement and `COMMIT` with its last.
+//!
+//! The connection is the pool's one (see `db`), held for the whole batch as a transaction would
+//! hold it. sqlx does not know about a transaction begun this way, so [`Batch::abort`] must end
+//! it on every error; a connection whose transaction cannot be ended is closed, never handed to
+//! the next user with the batch's writes still open.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
+    Statement, StatementBuilder,
+    sea_query::Values,
+    sqlx::{self, Sqlite, pool::PoolConnection},
+};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::Mutex;
+
+/// One batch's transaction: [`ConnectionTrait`] for the statements in between.
+pub struct Batch {
+    state: Mutex<State>,
+}
+
+struct State {
+    conn: PoolConnection<Sqlite>,
+    /// `BEGIN IMMEDIATE` has been sent (with the first statement).
+    begun: bool,
+}
+
+/// IMMEDIATE: the batch reads before it writes, and a deferred transaction that reads first
+/// cannot wait for another process's write lock (`server import`, say) when it comes to write:
+/// SQLite answers BUSY at once. Taking the lock up front waits for it instead.
+const BEGIN: &str = "BEGIN IMMEDIATE;\n";
+
+impl Batch {
+    /// Takes the connection; the transaction begins with the first statement.
+    pub async fn start(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let conn = db
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        Ok(Batch {
+            state: Mutex::new(State { conn, begun: false }),
+        })
+    }
+
+    /// Runs the batch's last statement and commits, in one trip.
+    pub async fn commit_with(&self, last: &impl StatementBuilder) -> Result<(), DbErr> {
+        let mut stmt = DbBackend::Sqlite.build(last);
+        stmt.sql.push_str(";\nCOMMIT");
+        self.execute_raw(stmt).await.map(drop)
+    }
+
+    /// Ends the transaction after an error, if SQLite has not ended it already. If even that
+    /// fails, the connection is closed instead of going back to the pool.
+    pub async fn abort(&self) {
+        let mut state = self.state.lock().await;
+        if !state.begun {
+            return;
+        }
+        if let Err(error) = sqlx::Executor::execute(&mut *state.conn, "ROLLBACK").await {
+            // Some errors (a full disk, an I/O error) make SQLite roll back by itself; then
+            // there is nothing left to end.
+            if !error.to_string().contains("no transaction is active") {
+                tracing::error!(%error, "no se pudo deshacer una escritura en grupo; se cierra la conexión");
+                state.conn.close_on_drop();
+            }
+        }
+    }
+
+    /// The statement's text, with `BEGIN` in front if it is the batch's first.
+    async fn prepare(
+        &self,
+        stmt: Statement,
+    ) -> (tokio::sync::MutexGuard<'_, State>, String, SqlxValues) {
+        let mut state = self.state.lock().await;
+        let sql = if state.begun {
+            stmt.sql
+        } else {
+            state.begun = true;
+            format!("{BEGIN}{}", stmt.sql)
+        };
+        (
+            state,
+            sql,
+            SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new()))),
+        )
+    }
+}
+
+fn exec_err(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(error.into()))
+}
+
+fn query_err(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(error.into()))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Batch {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Sqlite
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let (mut state, sql, values) = self.prepare(stmt).await;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .execute(&mut *state.conn)
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.execute_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let (mut state, sql, values) = self.prepare(stmt).await;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .fetch_optional(&mut *state.conn)
+            .await
+            .map(|row| row.map(Into::into))
+            .map_err(query_err)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let (mut state, sql, values) = self.prepare(stmt).await;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .fetch_all(&mut *state.conn)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(query_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+
+    use super::*;
+    use crate::{entities::audit_log, services::audit};
+
+    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite3").display()
+        );
+        let db = crate::db::connect_and_migrate(&url).await.unwrap();
+        (dir, db)
+    }
+
+    fn row(event: &str) -> audit_log::ActiveModel {
+        audit_log::ActiveModel {
+            at: Set(0),
+            event: Set(event.to_owned()),
+            outcome: Set("prueba".to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// Rows in the audit table, as another connection sees them.
+    async fn seen(dir: &tempfile::TempDir) -> u64 {
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        let other = crate::db::connect(&url).await.unwrap();
+        audit_log::Entity::find().count(&other).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_statements_up_to_the_commit_are_one_transaction() {
+        let (dir, db) = database().await;
+        let batch = Batch::start(&db).await.unwrap();
+        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        assert_eq!(seen(&dir).await, 0, "nothing is visible before the commit");
+        batch
+            .commit_with(&audit::insert_statement(vec![row("segunda")]))
+            .await
+            .unwrap();
+        drop(batch);
+        assert_eq!(seen(&dir).await, 2);
+        // The connection went back to the pool out of any transaction.
+        let txn = db.begin().await.unwrap();
+        txn.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_aborted_batch_leaves_nothing_and_its_connection_usable() {
+        let (dir, db) = database().await;
+        let batch = Batch::start(&db).await.unwrap();
+        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        let failed = batch
+            .execute_unprepared("INSERT INTO tabla_que_no_existe VALUES (1)")
+            .await;
+        assert!(failed.is_err());
+        batch.abort().await;
+        drop(batch);
+        assert_eq!(seen(&dir).await, 0);
+        // Not closed, and not left inside the batch's transaction: a transaction begins.
+        assert_eq!(db.get_sqlite_connection_pool().size(), 1);
+        let txn = db.begin().await.unwrap();
+        audit::insert(&txn, vec![row("después")]).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(seen(&dir).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_sqlite_already_ended_is_aborted_quietly() {
+        let (_dir, db) = database().await;
+        let batch = Batch::start(&db).await.unwrap();
+        // As SQLite does by itself after some errors (a full disk, say).
+        batch.execute_unprepared("ROLLBACK").await.unwrap();
+        batch.abort().await;
+        drop(batch);
+        // The connection was kept: nothing was left to end.
+        assert_eq!(db.get_sqlite_connection_pool().size(), 1);
+        db.begin().await.unwrap().commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_abort_before_any_statement_sends_nothing() {
+        let (_dir, db) = database().await;
+        let batch = Batch::start(&db).await.unwrap();
+        batch.abort().await;
+        drop(batch);
+        db.begin().await.unwrap().commit().await.unwrap();
+    }
+}
