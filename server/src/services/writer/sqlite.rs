@@ -3,10 +3,10 @@
 //! sqlx runs each SQLite connection on a thread of its own; every statement is a trip there and
 //! back (two thread wake-ups), and its `BEGIN` and `COMMIT` wait for the asking task to take the
 //! answer before the thread moves on. Under load one trip took 0.2-0.4 ms, far more than
-//! SQLite's own work, and a batch of lookups made five of them one after the other: the writer,
-//! not the two cores, set the server's pace (BENCHMARKS.md, "Issue 14: fewer trips to SQLite's
-//! thread"). sqlx runs a text of several statements in one trip, binding the values in order,
-//! so here `BEGIN IMMEDIATE` travels with the batch's first statement and `COMMIT` with its last.
+//! SQLite's own work, and a batch of lookups made five of them one after the other. sqlx runs a
+//! text of several statements in one trip, binding the values in order, so here `BEGIN
+//! IMMEDIATE` travels with the batch's first statement and `COMMIT` with its last: three trips,
+//! and a batch a quarter shorter (BENCHMARKS.md, "Issue 14: fewer trips to SQLite's thread").
 //!
 //! The connection is the pool's one (see `db`), held for the whole batch as a transaction would
 //! hold it. sqlx does not know about a transaction begun this way, so [`Batch::abort`] must end
