@@ -50,12 +50,12 @@ use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
 
 use super::{audit, limits};
-
-mod sqlite;
 use crate::{
     background::Background,
     entities::{mail_outbox, registration},
 };
+
+mod sqlite;
 
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
 /// that a batch's statements stay far below SQLite's limit of bound parameters.

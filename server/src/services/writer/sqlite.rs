@@ -10,8 +10,9 @@
 //!
 //! The connection is the pool's one (see `db`), held for the whole batch as a transaction would
 //! hold it. sqlx does not know about a transaction begun this way, so [`Batch::abort`] must end
-//! it on every error; a connection whose transaction cannot be ended is closed, never handed to
-//! the next user with the batch's writes still open.
+//! it on every error, and a batch dropped before its end closes the connection. A connection
+//! whose transaction cannot be ended is closed, never handed to the next user with the batch's
+//! writes still open.
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
@@ -31,6 +32,8 @@ struct State {
     conn: PoolConnection<Sqlite>,
     /// `BEGIN IMMEDIATE` has been sent (with the first statement).
     begun: bool,
+    /// Committed, or ended by [`Batch::abort`].
+    ended: bool,
 }
 
 /// IMMEDIATE: the batch reads before it writes, and a deferred transaction that reads first
@@ -47,7 +50,11 @@ impl Batch {
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
         Ok(Batch {
-            state: Mutex::new(State { conn, begun: false }),
+            state: Mutex::new(State {
+                conn,
+                begun: false,
+                ended: false,
+            }),
         })
     }
 
@@ -55,13 +62,16 @@ impl Batch {
     pub async fn commit_with(&self, last: &impl StatementBuilder) -> Result<(), DbErr> {
         let mut stmt = DbBackend::Sqlite.build(last);
         stmt.sql.push_str(";\nCOMMIT");
-        self.execute_raw(stmt).await.map(drop)
+        self.execute_raw(stmt).await?;
+        self.state.lock().await.ended = true;
+        Ok(())
     }
 
     /// Ends the transaction after an error, if SQLite has not ended it already. If even that
     /// fails, the connection is closed instead of going back to the pool.
     pub async fn abort(&self) {
         let mut state = self.state.lock().await;
+        state.ended = true;
         if !state.begun {
             return;
         }
@@ -92,6 +102,17 @@ impl Batch {
             sql,
             SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new()))),
         )
+    }
+}
+
+/// A batch dropped half-way (its task cancelled) cannot roll back here: its connection is closed
+/// instead, which ends the transaction, rather than going back to the pool inside it.
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        if state.begun && !state.ended {
+            state.conn.close_on_drop();
+        }
     }
 }
 
@@ -223,6 +244,19 @@ mod tests {
         // The connection was kept: nothing was left to end.
         assert_eq!(db.get_sqlite_connection_pool().size(), 1);
         db.begin().await.unwrap().commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_batch_dropped_half_way_writes_nothing_and_leaves_no_transaction_open() {
+        let (dir, db) = database().await;
+        let batch = Batch::start(&db).await.unwrap();
+        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        drop(batch);
+        assert_eq!(seen(&dir).await, 0);
+        let txn = db.begin().await.unwrap();
+        audit::insert(&txn, vec![row("después")]).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(seen(&dir).await, 1);
     }
 
     #[tokio::test]
