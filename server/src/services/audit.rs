@@ -64,15 +64,14 @@ pub async fn insert(
     db: &impl ConnectionTrait,
     rows: Vec<audit_log::ActiveModel>,
 ) -> Result<(), DbErr> {
-    audit_log::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await
-        .map(drop)
+    if rows.is_empty() {
+        return Ok(());
+    }
+    db.execute(&insert_statement(rows)).await.map(drop)
 }
 
-/// The statement that writes `rows` (at least one: unlike [`insert`], it does not
-/// skip an empty list), for a caller that runs it its own way (the
-/// group commit runs it with its `COMMIT`).
+/// The statement that writes `rows` (at least one: [`insert`] skips an empty list), for a caller
+/// that runs it its own way (the group commit runs it with its `COMMIT`).
 pub fn insert_statement(rows: Vec<audit_log::ActiveModel>) -> InsertStatement {
     audit_log::Entity::insert_many(rows).into_query()
 }

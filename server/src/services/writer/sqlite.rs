@@ -21,7 +21,9 @@ use sea_orm::{
     sqlx::{self, Sqlite, pool::PoolConnection},
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
+
+type SqliteQuery = sqlx::query::Query<'static, Sqlite, SqlxValues>;
 
 /// One batch's transaction: [`ConnectionTrait`] for the statements in between.
 pub struct Batch {
@@ -30,10 +32,17 @@ pub struct Batch {
 
 struct State {
     conn: PoolConnection<Sqlite>,
-    /// `BEGIN IMMEDIATE` has been sent (with the first statement).
-    begun: bool,
+    phase: Phase,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing sent yet: the first statement carries `BEGIN IMMEDIATE`.
+    NotBegun,
+    /// `BEGIN` sent; the transaction may be open.
+    Open,
     /// Committed, or ended by [`Batch::abort`].
-    ended: bool,
+    Ended,
 }
 
 /// IMMEDIATE: the batch reads before it writes, and a deferred transaction that reads first
@@ -52,8 +61,7 @@ impl Batch {
         Ok(Batch {
             state: Mutex::new(State {
                 conn,
-                begun: false,
-                ended: false,
+                phase: Phase::NotBegun,
             }),
         })
     }
@@ -63,7 +71,7 @@ impl Batch {
         let mut stmt = DbBackend::Sqlite.build(last);
         stmt.sql.push_str(";\nCOMMIT");
         self.execute_raw(stmt).await?;
-        self.state.lock().await.ended = true;
+        self.state.lock().await.phase = Phase::Ended;
         Ok(())
     }
 
@@ -71,8 +79,8 @@ impl Batch {
     /// fails, the connection is closed instead of going back to the pool.
     pub async fn abort(&self) {
         let mut state = self.state.lock().await;
-        state.ended = true;
-        if !state.begun {
+        let phase = std::mem::replace(&mut state.phase, Phase::Ended);
+        if phase != Phase::Open {
             return;
         }
         if let Err(error) = sqlx::Executor::execute(&mut *state.conn, "ROLLBACK").await {
@@ -85,23 +93,18 @@ impl Batch {
         }
     }
 
-    /// The statement's text, with `BEGIN` in front if it is the batch's first.
-    async fn prepare(
-        &self,
-        stmt: Statement,
-    ) -> (tokio::sync::MutexGuard<'_, State>, String, SqlxValues) {
+    /// The statement as sqlx runs it, with `BEGIN` in front if it is the batch's first, and the
+    /// connection to run it on.
+    async fn prepare(&self, stmt: Statement) -> (MutexGuard<'_, State>, SqliteQuery) {
         let mut state = self.state.lock().await;
-        let sql = if state.begun {
-            stmt.sql
-        } else {
-            state.begun = true;
+        let sql = if state.phase == Phase::NotBegun {
+            state.phase = Phase::Open;
             format!("{BEGIN}{}", stmt.sql)
+        } else {
+            stmt.sql
         };
-        (
-            state,
-            sql,
-            SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new()))),
-        )
+        let values = SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new())));
+        (state, sqlx::query_with(sqlx::AssertSqlSafe(sql), values))
     }
 }
 
@@ -110,7 +113,7 @@ impl Batch {
 impl Drop for Batch {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        if state.begun && !state.ended {
+        if state.phase == Phase::Open {
             state.conn.close_on_drop();
         }
     }
@@ -131,8 +134,8 @@ impl ConnectionTrait for Batch {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let (mut state, sql, values) = self.prepare(stmt).await;
-        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+        let (mut state, query) = self.prepare(stmt).await;
+        query
             .execute(&mut *state.conn)
             .await
             .map(Into::into)
@@ -145,8 +148,8 @@ impl ConnectionTrait for Batch {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let (mut state, sql, values) = self.prepare(stmt).await;
-        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+        let (mut state, query) = self.prepare(stmt).await;
+        query
             .fetch_optional(&mut *state.conn)
             .await
             .map(|row| row.map(Into::into))
@@ -154,8 +157,8 @@ impl ConnectionTrait for Batch {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let (mut state, sql, values) = self.prepare(stmt).await;
-        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+        let (mut state, query) = self.prepare(stmt).await;
+        query
             .fetch_all(&mut *state.conn)
             .await
             .map(|rows| rows.into_iter().map(Into::into).collect())
@@ -196,6 +199,14 @@ mod tests {
         audit_log::Entity::find().count(&other).await.unwrap()
     }
 
+    /// The pool's connection, back from the batch, begins a transaction of its own (it is not
+    /// left inside the batch's) and commits a row.
+    async fn writes_afterwards(db: &DatabaseConnection) {
+        let txn = db.begin().await.unwrap();
+        audit::insert(&txn, vec![row("después")]).await.unwrap();
+        txn.commit().await.unwrap();
+    }
+
     #[tokio::test]
     async fn the_statements_up_to_the_commit_are_one_transaction() {
         let (dir, db) = database().await;
@@ -227,9 +238,7 @@ mod tests {
         assert_eq!(seen(&dir).await, 0);
         // Not closed, and not left inside the batch's transaction: a transaction begins.
         assert_eq!(db.get_sqlite_connection_pool().size(), 1);
-        let txn = db.begin().await.unwrap();
-        audit::insert(&txn, vec![row("después")]).await.unwrap();
-        txn.commit().await.unwrap();
+        writes_afterwards(&db).await;
         assert_eq!(seen(&dir).await, 1);
     }
 
@@ -253,9 +262,7 @@ mod tests {
         audit::insert(&batch, vec![row("primera")]).await.unwrap();
         drop(batch);
         assert_eq!(seen(&dir).await, 0);
-        let txn = db.begin().await.unwrap();
-        audit::insert(&txn, vec![row("después")]).await.unwrap();
-        txn.commit().await.unwrap();
+        writes_afterwards(&db).await;
         assert_eq!(seen(&dir).await, 1);
     }
 
