@@ -48,9 +48,16 @@ fn options(url: &str) -> ConnectOptions {
     // FULL: a request the service has answered must survive a power cut. sea-orm keeps one
     // connection for SQLite, shared by the group-commit writer (`services::writer`), sign-ins
     // and the outbox, which spares us SQLITE_BUSY between them inside one process.
+    //
+    // `temp_store = memory`: a multi-row upsert inside a transaction keeps a statement journal
+    // (to undo that statement alone), and past 64 KiB SQLite spills it to a new file in
+    // /var/tmp: every group commit created, wrote and unlinked one on disk (BENCHMARKS.md, "Issue
+    // 14: the statement journal and the value samples"). A batch's journal is a few dozen pages;
+    // memory holds it.
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+            .pragma("temp_store", "memory")
     });
     // When the database is unreachable a request should fail fast with a 503, not wait for
     // the 30-second request timeout; the pool reconnects by itself once it is back.
@@ -80,6 +87,26 @@ fn sqlite_file(url: &str) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A group commit's statement journal stays in memory instead of a new file on disk per
+    /// batch (see `options`).
+    #[tokio::test]
+    async fn sqlite_keeps_temporary_data_in_memory() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.sqlite3?mode=rwc", dir.path().display());
+        let db = connect(&url).await.unwrap();
+        let row = db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA temp_store",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        // 2 is MEMORY (0 would be the build's default: files).
+        assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 2);
+    }
 
     #[test]
     fn finds_the_sqlite_file_behind_a_url() {
