@@ -186,7 +186,31 @@ pub async fn upsert(
     // the table until autovacuum gets to it, and a lookup batch's `identificacion IN (…)` was
     // then planned as a scan of every row (10 ms instead of 0.1 ms).
     db.execute_unprepared("ANALYZE registrations").await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        forget_value_samples(db).await?;
+    }
     Ok(n)
+}
+
+/// Keeps SQLite's row counts per index (`sqlite_stat1`, enough to choose the identificación and
+/// ID usuario indexes) but drops its samples of indexed values (`sqlite_stat4`, filled by
+/// `ANALYZE` in this build of SQLite). With samples, every statement that compares an indexed
+/// column with a bound value is compiled again each time its values change, which every group
+/// commit's `IN (…)` does: a tenth of SQLite's thread under a lookup load (BENCHMARKS.md, "Issue
+/// 14: the statement journal and the value samples"). Our keys are all but unique, so the
+/// samples never change a plan. `ANALYZE sqlite_schema` makes the connection reload what is left.
+async fn forget_value_samples(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let stat4 = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4'",
+        ))
+        .await?;
+    if stat4.is_some() {
+        db.execute_unprepared("DELETE FROM sqlite_stat4").await?;
+        db.execute_unprepared("ANALYZE sqlite_schema").await?;
+    }
+    Ok(())
 }
 
 /// Inserts the rows whose ID usuario is not there yet, at `now_ms`; leaves existing ones alone.
