@@ -199,6 +199,13 @@ mod tests {
         audit_log::Entity::find().count(&other).await.unwrap()
     }
 
+    /// A batch whose first statement (with its `BEGIN`) wrote one audit row.
+    async fn begun_with_one_row(db: &DatabaseConnection) -> Batch {
+        let batch = Batch::start(db).await.unwrap();
+        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        batch
+    }
+
     /// The pool's connection, back from the batch, begins a transaction of its own (it is not
     /// left inside the batch's) and commits a row.
     async fn writes_afterwards(db: &DatabaseConnection) {
@@ -210,8 +217,7 @@ mod tests {
     #[tokio::test]
     async fn the_statements_up_to_the_commit_are_one_transaction() {
         let (dir, db) = database().await;
-        let batch = Batch::start(&db).await.unwrap();
-        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        let batch = begun_with_one_row(&db).await;
         assert_eq!(seen(&dir).await, 0, "nothing is visible before the commit");
         batch
             .commit_with(&audit::insert_statement(vec![row("segunda")]))
@@ -227,8 +233,7 @@ mod tests {
     #[tokio::test]
     async fn an_aborted_batch_leaves_nothing_and_its_connection_usable() {
         let (dir, db) = database().await;
-        let batch = Batch::start(&db).await.unwrap();
-        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        let batch = begun_with_one_row(&db).await;
         let failed = batch
             .execute_unprepared("INSERT INTO tabla_que_no_existe VALUES (1)")
             .await;
@@ -258,8 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_dropped_half_way_writes_nothing_and_leaves_no_transaction_open() {
         let (dir, db) = database().await;
-        let batch = Batch::start(&db).await.unwrap();
-        audit::insert(&batch, vec![row("primera")]).await.unwrap();
+        let batch = begun_with_one_row(&db).await;
         drop(batch);
         assert_eq!(seen(&dir).await, 0);
         writes_afterwards(&db).await;
