@@ -5,6 +5,7 @@
 
 mod batching;
 mod bounce;
+mod claim;
 mod delivery;
 mod lookup;
 mod maintenance;

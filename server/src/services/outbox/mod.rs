@@ -24,16 +24,16 @@
 //!
 //! Claims are one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`, so several
 //! server instances on PostgreSQL share the outbox without sending a row twice; SQLite serialises
-//! writers, which gives the same guarantee for its single instance.
+//! writers, which gives the same guarantee for its single instance. A claim reads only the rows it
+//! takes (see [`due`]): a long queue does not make it slower.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
     ActiveEnum,
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query, SelectStatement},
 };
 use tokio::{
     runtime::Handle,
@@ -47,6 +47,9 @@ use crate::{
 };
 
 pub use crate::entities::mail_outbox::{Kind, State};
+pub use operator::{list, retry};
+
+mod operator;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -212,28 +215,30 @@ impl<M: Mailer + 'static> Worker<M> {
             .map(drop)
     }
 
+    /// Claims up to `settings.batch` due messages (see [`due`]). A claim whose worker died (still
+    /// "sending" once its lock expired) first goes back to the queue, due as it was and with its
+    /// attempt counted.
     async fn claim(&self) -> Result<Vec<mail_outbox::Model>, DbErr> {
         use mail_outbox::Column as C;
         let now = self.clock.now_ms();
         let lock_until = now + self.settings.claim_lock.as_millis() as i64;
-        let mut due = Query::select();
-        due.column(C::Id)
-            .from(mail_outbox::Entity)
-            .cond_where(
-                sea_orm::Condition::any()
-                    .add(C::State.eq(State::Queued).and(C::NextAttemptAt.lte(now)))
-                    .add(C::State.eq(State::Sending).and(C::LockedUntil.lte(now))),
-            )
-            .order_by(C::Id, sea_orm::Order::Asc)
-            .limit(self.settings.batch);
-        if self.db.get_database_backend() == DbBackend::Postgres {
-            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
+        // Few rows (a batch per dead worker at most), found by the index's leading `state`.
+        mail_outbox::Entity::update_many()
+            .col_expr(C::State, Expr::value(State::Queued))
+            .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
+            .filter(C::State.eq(State::Sending))
+            .filter(C::LockedUntil.lte(now))
+            .exec(&self.db)
+            .await?;
         mail_outbox::Entity::update_many()
             .col_expr(C::State, Expr::value(State::Sending))
             .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
             .col_expr(C::LockedUntil, Expr::value(lock_until))
-            .filter(C::Id.in_subquery(due))
+            .filter(C::Id.in_subquery(due(
+                self.db.get_database_backend(),
+                now,
+                self.settings.batch,
+            )))
             .exec_with_returning(&self.db)
             .await
     }
@@ -497,6 +502,29 @@ async fn mark(
         .map(drop)
 }
 
+/// The messages a claim takes: queued and due at `now`, at most `batch`, the most overdue first.
+/// It walks `idx_mail_outbox_state_next` in order and stops after `batch` rows, so a claim costs
+/// the same whatever the queue's length. (Due rows in `id` order made both databases read and
+/// sort every due row first: with 30,000 queued after a flood of resets, 6-40 ms per claim on
+/// SQLite, holding the one connection the requests need; BENCHMARKS.md, "The outbox's claim".)
+/// On PostgreSQL the rows are locked, skipping those another instance holds.
+pub fn due(backend: DbBackend, now: i64, batch: u64) -> SelectStatement {
+    use mail_outbox::Column as C;
+    let mut due = Query::select();
+    due.column(C::Id)
+        .from(mail_outbox::Entity)
+        .and_where(C::State.eq(State::Queued))
+        .and_where(C::NextAttemptAt.lte(now))
+        // Ties in the index's order (on SQLite the id's). Ordering by the id as well would add a
+        // sort on PostgreSQL, whose index does not hold it.
+        .order_by(C::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(batch);
+    if backend == DbBackend::Postgres {
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    due
+}
+
 fn truncate(error: &str) -> String {
     error.chars().take(500).collect()
 }
@@ -522,60 +550,6 @@ pub fn new_message(
         sent_at: Set(None),
         ..Default::default()
     }
-}
-
-/// Puts abandoned (or failed) messages back in the queue, for `server outbox retry`.
-pub async fn retry(db: &DatabaseConnection, ids: &[i64], now: i64) -> Result<u64, DbErr> {
-    let rows = mail_outbox::Entity::find()
-        .filter(mail_outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(mail_outbox::Column::State.eq(State::Abandoned))
-        .order_by_asc(mail_outbox::Column::Id)
-        .all(db)
-        .await?;
-    let mut n = 0;
-    for row in rows {
-        let res = mail_outbox::Entity::update_many()
-            .col_expr(mail_outbox::Column::State, Expr::value(State::Queued))
-            .col_expr(mail_outbox::Column::Attempts, Expr::value(0))
-            .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(
-                mail_outbox::Column::PendingKey,
-                Expr::value(row.kind.pending_key(row.registration_id)),
-            )
-            .filter(mail_outbox::Column::Id.eq(row.id))
-            .exec(db)
-            .await;
-        match res {
-            Ok(r) => n += r.rows_affected,
-            // Another reset for the account is already waiting: that one will do.
-            Err(error) if is_unique_violation(&error) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(n)
-}
-
-fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(
-        error.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
-
-/// Outbox rows, newest first, optionally of one state (for `server outbox list`).
-pub async fn list(
-    db: &DatabaseConnection,
-    state: Option<State>,
-    limit: u64,
-) -> Result<Vec<mail_outbox::Model>, DbErr> {
-    use sea_orm::QuerySelect;
-    let mut query = mail_outbox::Entity::find()
-        .order_by_desc(mail_outbox::Column::Id)
-        .limit(limit);
-    if let Some(state) = state {
-        query = query.filter(mail_outbox::Column::State.eq(state));
-    }
-    query.all(db).await
 }
 
 #[cfg(test)]
