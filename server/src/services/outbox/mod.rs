@@ -223,6 +223,7 @@ impl<M: Mailer + 'static> Worker<M> {
         let now = self.clock.now_ms();
         let lock_until = now + self.settings.claim_lock.as_millis() as i64;
         // Few rows (a batch per dead worker at most), found by the index's leading `state`.
+        // When none expired, nothing is written and the commit writes nothing either.
         mail_outbox::Entity::update_many()
             .col_expr(C::State, Expr::value(State::Queued))
             .col_expr(C::LockedUntil, Expr::value(Option::<i64>::None))
