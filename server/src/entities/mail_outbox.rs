@@ -64,8 +64,15 @@ impl Kind {
     /// the reset's key, or it would absorb the account's next reset requests and no temporary
     /// password would be sent.
     pub fn pending_key(self, registration_id: i64) -> Option<String> {
+        self.pending_key_prefix()
+            .map(|prefix| format!("{prefix}{registration_id}"))
+    }
+
+    /// What every pending key of this kind starts with, before the registration's id: for a
+    /// query that computes the key from the id (`writer`).
+    pub fn pending_key_prefix(self) -> Option<String> {
         match self {
-            Kind::Reset => Some(format!("{}:{registration_id}", self.to_value())),
+            Kind::Reset => Some(format!("{}:", self.to_value())),
             Kind::ChangeNotice => None,
         }
     }
@@ -112,6 +119,7 @@ mod tests {
             Some("reinicio_clave:7")
         );
         assert_eq!(Kind::ChangeNotice.pending_key(7), None);
+        assert_eq!(Kind::ChangeNotice.pending_key_prefix(), None);
         let estados: Vec<String> = super::super::registration::Estado::iter()
             .map(|e| e.to_value())
             .collect();

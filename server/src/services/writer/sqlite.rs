@@ -5,8 +5,9 @@
 //! answer before the thread moves on. Under load one trip took 0.2-0.4 ms, far more than
 //! SQLite's own work, and a batch of lookups made five of them one after the other. sqlx runs a
 //! text of several statements in one trip, binding the values in order, so here `BEGIN
-//! IMMEDIATE` travels with the batch's first statement and `COMMIT` with its last: three trips,
-//! and a batch a quarter shorter (BENCHMARKS.md, "Issue 14: fewer trips to SQLite's thread").
+//! IMMEDIATE` travels with the batch's first statement and `COMMIT` with its last ones: three
+//! trips, and a batch a quarter shorter (BENCHMARKS.md, "Issue 14: fewer trips to SQLite's
+//! thread").
 //!
 //! The connection is the pool's one (see `db`), held for the whole batch as a transaction would
 //! hold it. sqlx does not know about a transaction begun this way, so [`Batch::abort`] must end
@@ -66,10 +67,18 @@ impl Batch {
         })
     }
 
-    /// Runs the batch's last statement and commits, in one trip.
-    pub async fn commit_with(&self, last: &impl StatementBuilder) -> Result<(), DbErr> {
-        let mut stmt = DbBackend::Sqlite.build(last);
-        stmt.sql.push_str(";\nCOMMIT");
+    /// Runs the batch's last statements, in order, and commits, in one trip.
+    pub async fn commit_with(&self, last: &[impl StatementBuilder]) -> Result<(), DbErr> {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        for statement in last {
+            let stmt = DbBackend::Sqlite.build(statement);
+            sql.push_str(&stmt.sql);
+            sql.push_str(";\n");
+            values.extend(stmt.values.into_iter().flat_map(|v| v.0));
+        }
+        sql.push_str("COMMIT");
+        let stmt = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
         self.execute_raw(stmt).await?;
         self.state.lock().await.phase = Phase::Ended;
         Ok(())
@@ -220,7 +229,7 @@ mod tests {
         let batch = begun_with_one_row(&db).await;
         assert_eq!(seen(&dir).await, 0, "nothing is visible before the commit");
         batch
-            .commit_with(&audit::insert_statement(vec![row("segunda")]))
+            .commit_with(&[audit::insert_statement(vec![row("segunda")])])
             .await
             .unwrap();
         drop(batch);
@@ -228,6 +237,34 @@ mod tests {
         // The connection went back to the pool out of any transaction.
         let txn = db.begin().await.unwrap();
         txn.commit().await.unwrap();
+    }
+
+    /// Several statements go with the commit, each with its own values, in order (a reset
+    /// batch's outbox insert, then its audit rows).
+    #[tokio::test]
+    async fn the_last_statements_each_bind_their_own_values() {
+        use sea_orm::QueryOrder;
+        let (dir, db) = database().await;
+        let batch = begun_with_one_row(&db).await;
+        batch
+            .commit_with(&[
+                audit::insert_statement(vec![row("segunda")]),
+                audit::insert_statement(vec![row("tercera"), row("cuarta")]),
+            ])
+            .await
+            .unwrap();
+        drop(batch);
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        let other = crate::db::connect(&url).await.unwrap();
+        let events: Vec<String> = audit_log::Entity::find()
+            .order_by_asc(audit_log::Column::Id)
+            .all(&other)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event)
+            .collect();
+        assert_eq!(events, ["primera", "segunda", "tercera", "cuarta"]);
     }
 
     #[tokio::test]

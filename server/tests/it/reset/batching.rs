@@ -130,6 +130,77 @@ async fn two_hundred_simultaneous_resets_for_one_account_queue_one_email_within_
     }
 }
 
+/// The audit outcomes of one account's reset requests, oldest first.
+async fn reset_outcomes(db: &DatabaseConnection, registration_id: i64) -> Vec<String> {
+    use sea_orm::QueryOrder;
+    audit_log::Entity::find()
+        .filter(audit_log::Column::Event.eq("solicitar_reinicio"))
+        .filter(audit_log::Column::RegistrationId.eq(registration_id))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect()
+}
+
+/// A reset whose account's e-mail already waits, queued by an earlier batch, finds it waiting:
+/// no second row, "ya_en_cola". The same person's other account, asked at the same moment,
+/// queues its own. Once the e-mail is sent, the account's next request queues again. (On
+/// SQLite the batch learns what waits from its read, on PostgreSQL from its insert: both say
+/// the same.)
+#[tokio::test]
+async fn a_reset_finds_its_accounts_email_waiting_from_an_earlier_batch() {
+    for test_db in helpers::databases().await {
+        let f = fixture(&test_db.url).await;
+        let label = test_db.label;
+        let rl = reinicio("jsalazar.rl", "0926687856", "jorge.salazar@example.com");
+        let emp = reinicio("jsalazar.emp", "0926687856", "jorge.salazar@example.com");
+        registry::solicitar_reinicio(&f.services, &rl, None)
+            .await
+            .unwrap();
+        let services = Arc::new(f.services.clone());
+        let forms = [rl.clone(), emp];
+        all_at_once(2, |i| {
+            let (services, form) = (services.clone(), forms[i].clone());
+            async move { registry::solicitar_reinicio(&services, &form, None).await }
+        })
+        .await
+        .into_iter()
+        .for_each(|r| assert!(r.is_ok(), "{label}"));
+        let (id_rl, id_emp) = (
+            registration_id(&f.db, "jsalazar.rl").await,
+            registration_id(&f.db, "jsalazar.emp").await,
+        );
+        assert_eq!(
+            reset_outcomes(&f.db, id_rl).await,
+            ["encolado", "ya_en_cola"],
+            "{label}"
+        );
+        assert_eq!(reset_outcomes(&f.db, id_emp).await, ["encolado"], "{label}");
+        let mut queued: Vec<i64> = f.outbox().await.iter().map(|m| m.registration_id).collect();
+        queued.sort();
+        let mut expected = vec![id_rl, id_emp];
+        expected.sort();
+        assert_eq!(queued, expected, "{label}: one e-mail per account");
+
+        let dir = tempfile::tempdir().unwrap();
+        let worker = f.worker(folder_mailer(dir.path()));
+        while worker.run_once().await.unwrap() > 0 {}
+        registry::solicitar_reinicio(&f.services, &rl, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            reset_outcomes(&f.db, id_rl).await,
+            ["encolado", "ya_en_cola", "encolado"],
+            "{label}: sent, so no longer waiting"
+        );
+        assert_eq!(f.outbox().await.len(), 3, "{label}");
+        test_db.drop_database().await;
+    }
+}
+
 /// Two instances, each with its own pool and its own writer, on one PostgreSQL database.
 #[tokio::test]
 async fn two_instances_on_postgres_count_simultaneous_lookups_exactly() {
