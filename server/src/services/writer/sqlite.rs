@@ -201,11 +201,18 @@ mod tests {
         }
     }
 
+    /// Another connection to the test's database, which sees only what was committed.
+    async fn other(dir: &tempfile::TempDir) -> DatabaseConnection {
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        crate::db::connect(&url).await.unwrap()
+    }
+
     /// Rows in the audit table, as another connection sees them.
     async fn seen(dir: &tempfile::TempDir) -> u64 {
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
-        let other = crate::db::connect(&url).await.unwrap();
-        audit_log::Entity::find().count(&other).await.unwrap()
+        audit_log::Entity::find()
+            .count(&other(dir).await)
+            .await
+            .unwrap()
     }
 
     /// A batch whose first statement (with its `BEGIN`) wrote one audit row.
@@ -254,11 +261,9 @@ mod tests {
             .await
             .unwrap();
         drop(batch);
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
-        let other = crate::db::connect(&url).await.unwrap();
         let events: Vec<String> = audit_log::Entity::find()
             .order_by_asc(audit_log::Column::Id)
-            .all(&other)
+            .all(&other(&dir).await)
             .await
             .unwrap()
             .into_iter()
