@@ -20,23 +20,32 @@ use crate::state::AppState;
 /// before it is read (sized), or as soon as it passes this size (chunked).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Wraps the application's routes in the layers every request goes through.
+/// Wraps the application's routes in the layers every request goes through, outermost first.
+///
+/// One `ServiceBuilder`, applied once: each `Router::layer` call boxes every route again, and
+/// axum clones a route's boxed service, everything inside it included, each time a request
+/// passes through it. With one call per layer a request cost about 140 allocations in these
+/// clones alone (BENCHMARKS.md, "Issue 14: the layers in one stack").
 pub fn apply(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let routes = routes
-        .layer(middleware::from_fn_with_state(state.clone(), client_addr))
-        .layer(middleware::from_fn(same_origin_only))
-        .layer(middleware::from_fn(bounded_body))
-        // No request holds a connection and a database slot forever: 408 after this long. Inside
-        // the security headers, so that a 408 carries them like every other answer.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.request_timeout,
-        ));
-    security_headers(routes, state.secure_cookies)
-        // Pages carry this response's CSP nonce and, behind a session, account data: never kept
-        // by a browser or a proxy. (The bundle under /pkg sets its own, long, caching.)
-        .layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+    use tower_http::set_header::SetResponseHeaderLayer as Set;
+    let fixed = |name: HeaderName, value: &'static str| {
+        Set::overriding(name, HeaderValue::from_static(value))
+    };
+    routes.layer(
+        tower::ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(state.clone(), request_id))
+            // Every log line of a request carries its ID (the span's field), and so does the
+            // answer.
+            .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+            // Pages and JSON compressed on the fly at the fastest level (the page is 7 KB, 2 KB
+            // compressed); the bundle is already compressed and passes through untouched.
+            .layer(
+                tower_http::compression::CompressionLayer::new()
+                    .quality(tower_http::CompressionLevel::Fastest),
+            )
+            // Pages carry this response's CSP nonce and, behind a session, account data: never
+            // kept by a browser or a proxy. (The bundle under /pkg sets its own, long, caching.)
+            .layer(Set::if_not_present(
                 header::CACHE_CONTROL,
                 |r: &Response| {
                     r.headers()
@@ -44,17 +53,35 @@ pub fn apply(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
                         .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
                         .then(|| HeaderValue::from_static("no-store"))
                 },
-            ),
-        )
-        // Pages and JSON compressed on the fly at the fastest level (the page is 7 KB, 2 KB
-        // compressed); the bundle is already compressed and passes through untouched.
-        .layer(
-            tower_http::compression::CompressionLayer::new()
-                .quality(tower_http::CompressionLevel::Fastest),
-        )
-        // Every log line of a request carries its ID (the span's field), and so does the answer.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+            ))
+            // Headers on every response. Pages set their own Content-Security-Policy (with the
+            // nonce of their hydration script); anything else gets a policy that runs no script.
+            .option_layer(state.secure_cookies.then(|| {
+                fixed(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains",
+                )
+            }))
+            .layer(Set::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
+                     form-action 'self'; frame-ancestors 'none'",
+                ),
+            ))
+            .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+            .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            // No request holds a connection and a database slot forever: 408 after this long.
+            // Inside the security headers, so that a 408 carries them like every other answer.
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                state.request_timeout,
+            ))
+            .layer(middleware::from_fn(bounded_body))
+            .layer(middleware::from_fn(same_origin_only))
+            .layer(middleware::from_fn_with_state(state.clone(), client_addr)),
+    )
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -204,34 +231,6 @@ async fn bounded_body(request: Request, next: Next) -> Response {
                 Err(_) => too_large(),
             }
         }
-    }
-}
-
-/// Headers on every response. Pages set their own Content-Security-Policy (with the nonce of
-/// their hydration script); anything else gets a policy that runs no script at all.
-fn security_headers(router: Router<AppState>, hsts: bool) -> Router<AppState> {
-    use tower_http::set_header::SetResponseHeaderLayer as Set;
-    let fixed = |name: HeaderName, value: &'static str| {
-        Set::overriding(name, HeaderValue::from_static(value))
-    };
-    let router = router
-        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
-        .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(Set::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
-                 form-action 'self'; frame-ancestors 'none'",
-            ),
-        ));
-    if hsts {
-        router.layer(fixed(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ))
-    } else {
-        router
     }
 }
 

@@ -42,8 +42,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
                     .await
                     .into_response()
             })
-            .route_layer(middleware::from_fn(json_only))
-            .route_layer(middleware::from_fn_with_state(state.clone(), address_limit)),
+            // One stack, outermost first (see `middleware::apply` for why not two calls).
+            .route_layer(
+                tower::ServiceBuilder::new()
+                    .layer(middleware::from_fn_with_state(state.clone(), address_limit))
+                    .layer(middleware::from_fn(json_only)),
+            ),
         );
     }
     router
