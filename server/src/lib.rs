@@ -6,6 +6,8 @@
 // Leptos' typed views nest deeply; the page's future needs more than the default 128.
 #![recursion_limit = "256"]
 
+#[cfg(test)]
+mod allocations;
 pub mod background;
 pub mod config;
 pub mod db;
