@@ -29,13 +29,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// The group-commit writer's own connection to PostgreSQL (`services::writer`): one, opened by
 /// the first batch on the writer's thread, so that its socket is watched by the writer's own
-/// runtime. (SQLite's one connection is shared: it runs on a thread of its own already.)
-pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// runtime. (SQLite's one connection is shared: it runs on a thread of its own already.) It
+/// keeps up to `statements` statements prepared (sqlx's default is 100).
+pub async fn connect_writer(url: &str, statements: usize) -> Result<DatabaseConnection, DbErr> {
     let mut options = options(url);
     options
         .max_connections(1)
         .min_connections(0)
         .connect_lazy(true);
+    options.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statements));
     Database::connect(options).await
 }
 
@@ -106,6 +108,47 @@ mod tests {
             .unwrap();
         // 2 is MEMORY (0 would be the build's default: files).
         assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 2);
+    }
+
+    /// The writer's PostgreSQL connection keeps as many statements prepared as it is asked to
+    /// (`services::writer`'s five kinds times every batch size), not sqlx's 100.
+    #[tokio::test]
+    async fn the_writers_connection_keeps_as_many_statements_prepared_as_asked() {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI=true exige TEST_POSTGRES_URL"
+            );
+            return;
+        };
+        for (capacity, kept) in [(3, 3..=3), (50, 11..=11)] {
+            let db = connect_writer(&url, capacity).await.unwrap();
+            for i in 0..10 {
+                db.query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!("SELECT {i} + $1::int AS n"),
+                    [1.into()],
+                ))
+                .await
+                .unwrap();
+            }
+            // The count's own statement is prepared too: the eleventh.
+            let count: i64 = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_prepared_statements",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get("", "n")
+                .unwrap();
+            assert!(
+                kept.contains(&count),
+                "capacity {capacity}: {count} prepared"
+            );
+        }
     }
 
     #[test]

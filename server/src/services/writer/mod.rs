@@ -63,6 +63,12 @@ mod sqlite;
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
 /// that a batch's statements stay far below SQLite's limit of bound parameters.
 pub const MAX_BATCH: usize = 256;
+/// Statements the writer's PostgreSQL connection keeps prepared. sqlx keeps 100 by default, but
+/// a batch's statements differ by their number of rows: five kinds (two reads, the counters, the
+/// outbox, the audit rows) times every batch size. With 100, batches of changing sizes pushed
+/// each other's statements out, and each came back with a round trip more to prepare it again
+/// (BENCHMARKS.md, "Issue 14: the layers in one stack").
+const STATEMENTS: usize = 5 * MAX_BATCH;
 /// Requests waiting for the writer; past this a request waits for room (the request timeout
 /// still bounds it), so memory stays bounded under any load.
 const QUEUE: usize = 4 * MAX_BATCH;
@@ -170,7 +176,7 @@ impl Writer {
             // Opened here, so that the writer's runtime is the one watching its socket. Lazily:
             // only a URL the server could not have started with fails here, and requests then
             // fail with a 503 instead of waiting.
-            match crate::db::connect_writer(&url).await {
+            match crate::db::connect_writer(&url, STATEMENTS).await {
                 Ok(own) => run(own, jobs, flag).await,
                 Err(error) => tracing::error!(%error, "el escritor no pudo preparar su conexión"),
             }
