@@ -1,12 +1,9 @@
 //! How many allocations a request costs on its way through the application's router: a guard
 //! on `middleware::apply`'s single stack. Applied one `Router::layer` call at a time, the same
 //! layers box every route again, and axum clones each route's boxed service, all of it, for
-//! every request that passes through: 206 allocations per `/healthz` then, 71 now (the release
-//! server, measured with `perf probe`; BENCHMARKS.md, "Issue 14: the layers in one stack").
-//!
-//! Through the router alone (no socket, no HTTP parsing) a `/healthz` makes 53 allocations; with
-//! one `Router::layer` call per layer it made 167. The bound, 80, leaves room for a dependency's
-//! update and none for a return to one box per layer.
+//! every request that passes through (BENCHMARKS.md, "Issue 14: the layers in one stack").
+//! Through the router alone a `/healthz` makes 53 allocations; with one call per layer it made
+//! 167. The bound, 80, leaves room for a dependency's update and none for one box per layer.
 //!
 //! A count, not a time: the same request makes the same allocations on any machine. The test
 //! binary's allocator counts the allocations of the thread that makes them; the test runs the
@@ -64,23 +61,14 @@ async fn a_request_through_the_router_allocates_a_bounded_number_of_times() {
     use tower::ServiceExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let vars = [
-        ("REINICIO_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
-        ("REINICIO_METRICS_ADDR", String::new()),
-        (
-            "REINICIO_DATABASE_URL",
-            format!("sqlite://{}/t.sqlite3?mode=rwc", dir.path().display()),
-        ),
-        (
-            "REINICIO_MAIL_URL",
-            format!("file://{}/correo", dir.path().display()),
-        ),
-    ];
-    let config = crate::config::Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-    })
+    let database = format!("sqlite://{}/t.sqlite3?mode=rwc", dir.path().display());
+    let mail = format!("file://{}/correo", dir.path().display());
+    let config = crate::config::tests::config(&[
+        ("REINICIO_LISTEN_ADDR", "127.0.0.1:0"),
+        ("REINICIO_METRICS_ADDR", ""),
+        ("REINICIO_DATABASE_URL", &database),
+        ("REINICIO_MAIL_URL", &mail),
+    ])
     .unwrap();
     let running = crate::start(&config).await.unwrap();
     let app = running.app.clone();
