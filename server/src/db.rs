@@ -41,6 +41,9 @@ pub async fn connect_writer(url: &str, statements: usize) -> Result<DatabaseConn
     Database::connect(options).await
 }
 
+/// A pooled connection idle this long is tested before its next use (see `options`).
+pub const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     // sqlx logs every statement at info level; our own logs say what happened without SQL.
@@ -69,7 +72,7 @@ fn options(url: &str) -> ConnectOptions {
     // A ping before every use cost a round trip per group commit (a third of the writer's time
     // under load); a connection that was busy a moment ago is alive. One idle for a while (a
     // PostgreSQL that restarted meanwhile) is still checked before use.
-    options.test_before_acquire_if_idle_for(std::time::Duration::from_secs(10));
+    options.test_before_acquire_if_idle_for(IDLE_CHECK);
     // Every acquire reports its wait as a TRACE event of target `sqlx::pool::acquire`, which
     // `telemetry::pool_wait` turns into `reinicio_db_pool_wait_seconds`; the log never sees it.
     options.map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));

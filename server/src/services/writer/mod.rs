@@ -28,7 +28,8 @@
 //! own. On the request runtime, under load, each of a batch's round trips waited for a worker
 //! thread to get back to the writer from the HTTP tasks in its queue (tokio looks at finished I/O
 //! only every few dozen tasks while it is busy), and the requests it serves waited for all of
-//! them. Here the writer wakes as soon as the database answers.
+//! them. Here the writer wakes as soon as the database answers. It keeps its connection from one
+//! batch to the next (see `postgres`).
 //!
 //! A database error fails the whole batch: every request in it gets the error (a `503`), nothing
 //! of it is written, and the next batch starts afresh. Requests are validated before they get
@@ -46,7 +47,7 @@ use std::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+    FromQueryResult, IdenStatic, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, InsertStatement, OnConflict},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -58,7 +59,16 @@ use crate::{
     entities::{mail_outbox, registration},
 };
 
+mod postgres;
 mod sqlite;
+
+fn exec_err(error: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(error.into()))
+}
+
+fn query_err(error: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Query(sea_orm::RuntimeErr::SqlxError(error.into()))
+}
 
 /// Most requests in one transaction: enough to absorb any burst this server can take, few enough
 /// that a batch's statements stay far below SQLite's limit of bound parameters.
@@ -163,7 +173,7 @@ impl Writer {
         let busy = Arc::new(AtomicBool::new(false));
         let flag = busy.clone();
         if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-            tokio::spawn(run(db, jobs, flag));
+            tokio::spawn(run(Store::Sqlite(db), jobs, flag));
             return Ok(Writer {
                 queue,
                 busy,
@@ -177,7 +187,10 @@ impl Writer {
             // only a URL the server could not have started with fails here, and requests then
             // fail with a 503 instead of waiting.
             match crate::db::connect_writer(&url, STATEMENTS).await {
-                Ok(own) => run(own, jobs, flag).await,
+                Ok(own) => {
+                    let own = postgres::Connection::new(own, crate::db::IDLE_CHECK);
+                    run(Store::Postgres(own), jobs, flag).await
+                }
                 Err(error) => tracing::error!(%error, "el escritor no pudo preparar su conexión"),
             }
         });
@@ -212,7 +225,14 @@ impl Writer {
     }
 }
 
-async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, busy: Arc<AtomicBool>) {
+/// Where the writer writes: SQLite's one connection, shared with the rest of the server, or the
+/// writer's own PostgreSQL connection, which it keeps (see `postgres`).
+enum Store {
+    Sqlite(DatabaseConnection),
+    Postgres(postgres::Connection),
+}
+
+async fn run(mut store: Store, mut jobs: mpsc::Receiver<Job>, busy: Arc<AtomicBool>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         // `recv_many` waits for the first request, then takes whatever else is already waiting.
@@ -235,7 +255,7 @@ async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, busy: Arc<At
         let n = writes.len();
         // The batch's statements, in a span of their own (it serves many requests' spans).
         let span = tracing::info_span!("escritura_en_grupo", requests = n);
-        match tracing::Instrument::instrument(apply(&db, writes), span).await {
+        match tracing::Instrument::instrument(apply(&mut store, writes), span).await {
             Ok(answers) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A request whose client went away was still written; nobody to tell.
@@ -350,29 +370,40 @@ fn with_waiting(
 type Outcome = (&'static str, &'static str);
 
 /// Reads and writes one batch in one transaction; one answer per request, in order.
-async fn apply(db: &DatabaseConnection, writes: Vec<Write>) -> Result<Vec<Reply>, DbErr> {
-    let (answers, outcomes) = if db.get_database_backend() == DbBackend::Sqlite {
-        // BEGIN and COMMIT travel with the first and last statements (see `sqlite`).
-        let batch = sqlite::Batch::start(db).await?;
-        let written = async {
-            let (answers, outcomes, last) = within(&batch, writes).await?;
-            batch.commit_with(&last).await?;
-            Ok::<_, DbErr>((answers, outcomes))
+async fn apply(store: &mut Store, writes: Vec<Write>) -> Result<Vec<Reply>, DbErr> {
+    let (answers, outcomes) = match store {
+        Store::Sqlite(db) => {
+            // BEGIN and COMMIT travel with the first and last statements (see `sqlite`).
+            let batch = sqlite::Batch::start(db).await?;
+            let written = async {
+                let (answers, outcomes, last) = within(&batch, writes).await?;
+                batch.commit_with(&last).await?;
+                Ok::<_, DbErr>((answers, outcomes))
+            }
+            .await;
+            if written.is_err() {
+                batch.abort().await;
+            }
+            written?
         }
-        .await;
-        if written.is_err() {
-            batch.abort().await;
+        Store::Postgres(conn) => {
+            let written = async {
+                // Dropped without a commit (on an error), the transaction rolls back.
+                let txn = conn.begin().await?;
+                let (answers, outcomes, last) = within(&txn, writes).await?;
+                for statement in &last {
+                    txn.execute(statement).await?;
+                }
+                txn.commit().await?;
+                Ok::<_, DbErr>((answers, outcomes))
+            }
+            .await;
+            if written.is_err() {
+                // The pool tests it, and closes it if the error broke it.
+                conn.release();
+            }
+            written?
         }
-        written?
-    } else {
-        // Dropped without a commit (on an error), the transaction rolls back.
-        let txn = db.begin().await?;
-        let (answers, outcomes, last) = within(&txn, writes).await?;
-        for statement in &last {
-            txn.execute(statement).await?;
-        }
-        txn.commit().await?;
-        (answers, outcomes)
     };
     // Counted once durable, like the answers.
     for (event, outcome) in outcomes {

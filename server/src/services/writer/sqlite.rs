@@ -24,6 +24,8 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::{exec_err, query_err};
+
 type SqliteQuery = sqlx::query::Query<'static, Sqlite, SqlxValues>;
 
 /// One batch's transaction: [`ConnectionTrait`] for the statements in between.
@@ -126,14 +128,6 @@ impl Drop for Batch {
             state.conn.close_on_drop();
         }
     }
-}
-
-fn exec_err(error: sqlx::Error) -> DbErr {
-    DbErr::Exec(RuntimeErr::SqlxError(error.into()))
-}
-
-fn query_err(error: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(error.into()))
 }
 
 #[async_trait::async_trait]

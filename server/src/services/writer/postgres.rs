@@ -1,0 +1,332 @@
+//! The writer's PostgreSQL connection, kept from one batch to the next.
+//!
+//! Taken from sqlx's pool for each batch, the connection went back to it afterwards, and sqlx
+//! tests every connection given back with a round trip (a `Sync` and its answer) that the next
+//! batch's `BEGIN` waited for: under load a lookup batch's `BEGIN` took 540 µs where its read took
+//! 330 (BENCHMARKS.md, "Issue 14: the writer keeps its PostgreSQL connection"). The writer has a
+//! pool of its own with this one connection (`db::connect_writer`), so here it keeps it.
+//!
+//! It gives it back only when a batch fails, so that the pool's test decides whether it is still
+//! alive, and before a batch that follows a pause of [`db::IDLE_CHECK`] or more, as the pool tests
+//! a connection idle that long (a PostgreSQL restarted in the pause).
+//!
+//! [`db::IDLE_CHECK`]: crate::db::IDLE_CHECK
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+    sea_query::Values,
+    sqlx::{self, Postgres, pool::PoolConnection},
+};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::Mutex;
+
+use super::{exec_err, query_err};
+
+/// The connection the writer keeps, and the pool it comes from and goes back to.
+pub struct Connection {
+    /// The writer's own pool (kept as sea-orm gave it, which owns the sqlx pool).
+    db: DatabaseConnection,
+    /// The connection, and when its last batch ended.
+    held: Option<(PoolConnection<Postgres>, Instant)>,
+    /// A connection idle this long goes back to the pool, which tests it, before the next batch.
+    idle_check: Duration,
+    /// Connections taken from the pool so far: one, unless batches failed or pauses were long.
+    taken: u64,
+}
+
+impl Connection {
+    pub fn new(db: DatabaseConnection, idle_check: Duration) -> Self {
+        Connection {
+            db,
+            held: None,
+            idle_check,
+            taken: 0,
+        }
+    }
+
+    /// Begins a batch's transaction on the kept connection, taking one from the pool first if
+    /// there is none (or it was idle too long).
+    pub async fn begin(&mut self) -> Result<Batch<'_>, DbErr> {
+        if self
+            .held
+            .as_ref()
+            .is_some_and(|(_, last)| last.elapsed() >= self.idle_check)
+        {
+            self.release();
+        }
+        if self.held.is_none() {
+            let conn = self
+                .db
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+            self.taken += 1;
+            if self.taken > 1 {
+                tracing::debug!(
+                    tomadas = self.taken,
+                    "el escritor toma otra conexión de PostgreSQL"
+                );
+            }
+            self.held = Some((conn, Instant::now()));
+        }
+        let (conn, last) = self.held.as_mut().expect("taken just above");
+        *last = Instant::now();
+        let txn = sqlx::Connection::begin(&mut **conn)
+            .await
+            .map_err(query_err)?;
+        Ok(Batch {
+            txn: Mutex::new(txn),
+            last,
+        })
+    }
+
+    /// Gives the connection back to the pool, which tests it (after a failed batch, rolling back
+    /// what the batch left open) and closes it if it is broken.
+    pub fn release(&mut self) {
+        self.held = None;
+    }
+}
+
+/// One batch's transaction: [`ConnectionTrait`] for its statements. Dropped without
+/// [`Batch::commit`], it rolls back (sqlx sends the `ROLLBACK` with the connection's next use).
+pub struct Batch<'c> {
+    txn: Mutex<sqlx::Transaction<'c, Postgres>>,
+    last: &'c mut Instant,
+}
+
+impl Batch<'_> {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.into_inner().commit().await.map_err(exec_err)?;
+        *self.last = Instant::now();
+        Ok(())
+    }
+
+    fn query(stmt: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
+        let values = SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new())));
+        sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), values)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Batch<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let mut txn = self.txn.lock().await;
+        Self::query(stmt)
+            .execute(&mut **txn)
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let mut txn = self.txn.lock().await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut **txn)
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut txn = self.txn.lock().await;
+        Self::query(stmt)
+            .fetch_optional(&mut **txn)
+            .await
+            .map(|row| row.map(Into::into))
+            .map_err(query_err)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut txn = self.txn.lock().await;
+        Self::query(stmt)
+            .fetch_all(&mut **txn)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(query_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    use super::*;
+
+    /// The writer's connection (keeping idle ones for `idle_check`), another connection to the
+    /// same database, and a table of the test's own; `None` without PostgreSQL.
+    async fn setup(
+        name: &str,
+        idle_check: Duration,
+    ) -> Option<(Connection, DatabaseConnection, String)> {
+        let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI=true exige TEST_POSTGRES_URL"
+            );
+            return None;
+        };
+        let other = crate::db::connect(&url).await.unwrap();
+        let table = format!("prueba_escritor_{name}_{}", std::process::id());
+        other
+            .execute_unprepared(&format!(
+                "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (n INT)"
+            ))
+            .await
+            .unwrap();
+        let own = crate::db::connect_writer(&url, 10).await.unwrap();
+        Some((Connection::new(own, idle_check), other, table))
+    }
+
+    async fn backend(batch: &Batch<'_>) -> Result<i32, DbErr> {
+        let row = batch
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_backend_pid() AS pid",
+            ))
+            .await?
+            .expect("one row");
+        row.try_get("", "pid")
+    }
+
+    async fn insert(batch: &Batch<'_>, table: &str, n: i32) -> Result<(), DbErr> {
+        batch
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("INSERT INTO {table} (n) VALUES ($1)"),
+                [n.into()],
+            ))
+            .await
+            .map(drop)
+    }
+
+    /// The rows committed, as another connection sees them; drops the table.
+    async fn committed(other: &DatabaseConnection, table: &str) -> Vec<i32> {
+        let rows = other
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT n FROM {table} ORDER BY n"),
+            ))
+            .await
+            .unwrap();
+        other
+            .execute_unprepared(&format!("DROP TABLE {table}"))
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get("", "n").unwrap()).collect()
+    }
+
+    async fn terminate(other: &DatabaseConnection, pid: i32) {
+        other
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_terminate_backend($1)",
+                [pid.into()],
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// A batch's connection does not go back to the pool when it commits (the pool would test it
+    /// with a round trip the next batch waits for): two batches take it from the pool once, and
+    /// run on the same backend.
+    #[tokio::test]
+    async fn the_connection_stays_with_the_writer_from_one_batch_to_the_next() {
+        let Some((mut conn, other, table)) = setup("se_queda", IDLE_CHECK_FOR_TESTS).await else {
+            return;
+        };
+        let batch = conn.begin().await.unwrap();
+        let first = backend(&batch).await.unwrap();
+        insert(&batch, &table, 1).await.unwrap();
+        batch.commit().await.unwrap();
+
+        let batch = conn.begin().await.unwrap();
+        assert_eq!(backend(&batch).await.unwrap(), first);
+        insert(&batch, &table, 2).await.unwrap();
+        batch.commit().await.unwrap();
+        assert_eq!(conn.taken, 1);
+        let pool = conn.db.get_postgres_connection_pool();
+        assert_eq!((pool.size(), pool.num_idle()), (1, 0));
+        assert_eq!(committed(&other, &table).await, [1, 2]);
+    }
+
+    /// As the writer does after an error: the batch is dropped and the connection given back.
+    /// Nothing of the batch is written, and the next batch works.
+    #[tokio::test]
+    async fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
+        let Some((mut conn, other, table)) = setup("falla", IDLE_CHECK_FOR_TESTS).await else {
+            return;
+        };
+        let batch = conn.begin().await.unwrap();
+        insert(&batch, &table, 1).await.unwrap();
+        let failed = batch
+            .execute_unprepared("INSERT INTO tabla_que_no_existe VALUES (1)")
+            .await;
+        assert!(failed.is_err());
+        drop(batch);
+        conn.release();
+
+        let batch = conn.begin().await.unwrap();
+        insert(&batch, &table, 2).await.unwrap();
+        batch.commit().await.unwrap();
+        assert_eq!(committed(&other, &table).await, [2]);
+    }
+
+    /// A connection the database closed while the writer had nothing to do (PostgreSQL
+    /// restarted, say) is replaced before the next batch, once the pause reached the check.
+    #[tokio::test]
+    async fn after_a_pause_a_connection_the_database_closed_is_replaced() {
+        let Some((mut conn, other, table)) = setup("pausa", Duration::from_millis(100)).await
+        else {
+            return;
+        };
+        let batch = conn.begin().await.unwrap();
+        let first = backend(&batch).await.unwrap();
+        batch.commit().await.unwrap();
+        terminate(&other, first).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let batch = conn.begin().await.unwrap();
+        assert_ne!(backend(&batch).await.unwrap(), first);
+        insert(&batch, &table, 1).await.unwrap();
+        batch.commit().await.unwrap();
+        assert_eq!(conn.taken, 2);
+        assert_eq!(committed(&other, &table).await, [1]);
+    }
+
+    /// Closed without a pause, the connection fails one batch (its requests get a 503), and
+    /// the writer, giving it back, gets a working one for the next.
+    #[tokio::test]
+    async fn a_connection_closed_under_load_fails_one_batch_only() {
+        let Some((mut conn, other, table)) = setup("cerrada", IDLE_CHECK_FOR_TESTS).await else {
+            return;
+        };
+        let batch = conn.begin().await.unwrap();
+        let first = backend(&batch).await.unwrap();
+        batch.commit().await.unwrap();
+        terminate(&other, first).await;
+
+        let failed = async {
+            let batch = conn.begin().await?;
+            insert(&batch, &table, 1).await?;
+            batch.commit().await
+        }
+        .await;
+        assert!(failed.is_err());
+        conn.release();
+
+        let batch = conn.begin().await.unwrap();
+        insert(&batch, &table, 2).await.unwrap();
+        batch.commit().await.unwrap();
+        assert_eq!(committed(&other, &table).await, [2]);
+    }
+
+    /// Longer than any of these tests: the connection is kept.
+    const IDLE_CHECK_FOR_TESTS: Duration = Duration::from_secs(3600);
+}
