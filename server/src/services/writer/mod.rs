@@ -21,15 +21,16 @@
 //! On SQLite a batch's `BEGIN` and `COMMIT` travel with its first and last statements, so that
 //! a batch makes three trips to SQLite's thread (read, count, write and commit) instead of five
 //! for lookups or six for resets (see `sqlite`): the read also says which accounts' reset
-//! e-mails wait already ([`with_waiting`]), so the outbox insert needs no answer of its own and
-//! travels with the audit rows and the commit.
+//! e-mails wait already (`sqlite::with_waiting`), so the outbox insert needs no answer of its own
+//! and travels with the audit rows and the commit.
 //!
 //! On PostgreSQL the writer runs on a thread of its own, with a runtime and a connection of its
 //! own. On the request runtime, under load, each of a batch's round trips waited for a worker
 //! thread to get back to the writer from the HTTP tasks in its queue (tokio looks at finished I/O
 //! only every few dozen tasks while it is busy), and the requests it serves waited for all of
 //! them. Here the writer wakes as soon as the database answers. It keeps its connection from one
-//! batch to the next (see `postgres`).
+//! batch to the next, and while requests wait, a batch's `COMMIT` carries the next one's `BEGIN`
+//! (see `postgres`).
 //!
 //! A database error fails the whole batch: every request in it gets the error (a `503`), nothing
 //! of it is written, and the next batch starts afresh. Requests are validated before they get
@@ -47,8 +48,8 @@ use std::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, InsertStatement, OnConflict},
+    FromQueryResult, IdenStatic, QueryFilter, QueryTrait,
+    sea_query::{InsertStatement, OnConflict},
 };
 use tokio::sync::{mpsc, oneshot};
 use validation::Identificacion;
@@ -255,7 +256,9 @@ async fn run(mut store: Store, mut jobs: mpsc::Receiver<Job>, busy: Arc<AtomicBo
         let n = writes.len();
         // The batch's statements, in a span of their own (it serves many requests' spans).
         let span = tracing::info_span!("escritura_en_grupo", requests = n);
-        match tracing::Instrument::instrument(apply(&mut store, writes), span).await {
+        match tracing::Instrument::instrument(apply(&mut store, writes, || !jobs.is_empty()), span)
+            .await
+        {
             Ok(answers) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A request whose client went away was still written; nobody to tell.
@@ -319,9 +322,9 @@ async fn read(txn: &impl sea_orm::ConnectionTrait, writes: &[Write]) -> Result<F
         let select = registration::Entity::find().filter(C::UsuarioIdClave.is_in(usuarios));
         if txn.get_database_backend() == DbBackend::Sqlite {
             let keys = waiting.insert(HashSet::new());
-            for row in txn.query_all(&with_waiting(select)).await? {
+            for row in txn.query_all(&sqlite::with_waiting(select)).await? {
                 let r = registration::Model::from_query_result(&row, "")?;
-                if row.try_get::<bool>("", WAITING)? {
+                if row.try_get::<bool>("", sqlite::WAITING)? {
                     keys.extend(mail_outbox::Kind::Reset.pending_key(r.id));
                 }
                 by_usuario.insert(r.usuario_id_clave.clone(), r);
@@ -342,35 +345,16 @@ async fn read(txn: &impl sea_orm::ConnectionTrait, writes: &[Write]) -> Result<F
     Ok(Fetched { rows, waiting })
 }
 
-/// The column that says whether a reset row's account has a reset e-mail waiting (SQLite).
-const WAITING: &str = "reset_waiting";
-
-/// The reset rows' read, with whether each account's reset e-mail already waits ([`WAITING`]):
-/// the batch then knows which e-mails its insert queues without asking the insert, and the
-/// insert travels with the commit (one trip less, see `within`). Exact on SQLite only, where the
-/// batch has held the database's one write lock since its `BEGIN IMMEDIATE`: nobody can queue or
-/// send in between. Each account costs one look-up in the pending key's unique index.
-fn with_waiting(
-    select: sea_orm::Select<registration::Entity>,
-) -> sea_orm::sea_query::SelectStatement {
-    let prefix = mail_outbox::Kind::Reset.pending_key_prefix();
-    select
-        .expr_as(
-            Expr::cust_with_values(
-                "EXISTS (SELECT 1 FROM mail_outbox \
-                 WHERE mail_outbox.pending_key = ? || registrations.id)",
-                [prefix],
-            ),
-            WAITING,
-        )
-        .into_query()
-}
-
 /// What a request's batch made of it, for the metrics counted once it is durable.
 type Outcome = (&'static str, &'static str);
 
 /// Reads and writes one batch in one transaction; one answer per request, in order.
-async fn apply(store: &mut Store, writes: Vec<Write>) -> Result<Vec<Reply>, DbErr> {
+/// `more_waiting`: whether requests wait for the next batch already (asked at the commit).
+async fn apply(
+    store: &mut Store,
+    writes: Vec<Write>,
+    more_waiting: impl Fn() -> bool,
+) -> Result<Vec<Reply>, DbErr> {
     let (answers, outcomes) = match store {
         Store::Sqlite(db) => {
             // BEGIN and COMMIT travel with the first and last statements (see `sqlite`).
@@ -387,22 +371,15 @@ async fn apply(store: &mut Store, writes: Vec<Write>) -> Result<Vec<Reply>, DbEr
             written?
         }
         Store::Postgres(conn) => {
-            let written = async {
-                // Dropped without a commit (on an error), the transaction rolls back.
-                let txn = conn.begin().await?;
-                let (answers, outcomes, last) = within(&txn, writes).await?;
-                for statement in &last {
-                    txn.execute(statement).await?;
-                }
-                txn.commit().await?;
-                Ok::<_, DbErr>((answers, outcomes))
+            // On an error the batch is dropped uncommitted, and its connection closed (see
+            // `postgres`): the transaction ends with it.
+            let txn = conn.begin().await?;
+            let (answers, outcomes, last) = within(&txn, writes).await?;
+            for statement in &last {
+                txn.execute(statement).await?;
             }
-            .await;
-            if written.is_err() {
-                // The pool tests it, and closes it if the error broke it.
-                conn.release();
-            }
-            written?
+            txn.commit(more_waiting()).await?;
+            (answers, outcomes)
         }
     };
     // Counted once durable, like the answers.
@@ -558,47 +535,4 @@ async fn within(
     }
     last.push(audit::insert_statement(audit));
     Ok((answers, outcomes, last))
-}
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
-
-    use super::*;
-
-    /// The reset rows' read on SQLite finds each account by its unique ID usuario and looks up
-    /// its pending key in that column's unique index: no table is scanned, however long the
-    /// outbox.
-    #[tokio::test]
-    async fn the_reset_read_looks_up_each_accounts_waiting_email_by_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.sqlite3").display()
-        );
-        let db = crate::db::connect_and_migrate(&url).await.unwrap();
-        let select = with_waiting(
-            registration::Entity::find()
-                .filter(registration::Column::UsuarioIdClave.is_in(["mperez", "aauditor"])),
-        );
-        let stmt = DbBackend::Sqlite.build(&select);
-        let plan: Vec<String> = db
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {}", stmt.sql),
-                stmt.values.unwrap().0,
-            ))
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get::<String>("", "detail").unwrap())
-            .collect();
-        let text = plan.join("\n");
-        assert!(text.contains("SEARCH registrations USING INDEX"), "{text}");
-        assert!(
-            text.contains("SEARCH mail_outbox USING COVERING INDEX"),
-            "{text}"
-        );
-        assert!(!text.contains("SCAN"), "{text}");
-    }
 }

@@ -6,9 +6,15 @@
 //! 330 (BENCHMARKS.md, "Issue 14: the writer keeps its PostgreSQL connection"). The writer has a
 //! pool of its own with this one connection (`db::connect_writer`), so here it keeps it.
 //!
-//! It gives it back only when a batch fails, so that the pool's test decides whether it is still
-//! alive, and before a batch that follows a pause of [`db::IDLE_CHECK`] or more, as the pool tests
-//! a connection idle that long (a PostgreSQL restarted in the pause).
+//! While requests wait for the next batch, a batch's `COMMIT` travels with the next batch's
+//! `BEGIN` (`COMMIT; BEGIN`, one trip), so that a batch under load makes one trip less. Only then:
+//! a connection that waits for requests is never left inside a transaction. A transaction that
+//! has only begun holds no lock and no snapshot.
+//!
+//! A batch that does not reach its commit (an error) spoils the connection, which may be inside
+//! the batch's transaction: it is closed, and the next batch takes a new one from the pool. After
+//! a pause of [`db::IDLE_CHECK`] or more the connection goes back to the pool before the next
+//! batch, since the pool tests a connection idle that long (a PostgreSQL restarted in the pause).
 //!
 //! [`db::IDLE_CHECK`]: crate::db::IDLE_CHECK
 
@@ -28,12 +34,22 @@ use super::{exec_err, query_err};
 pub struct Connection {
     /// The writer's own pool (kept as sea-orm gave it, which owns the sqlx pool).
     db: DatabaseConnection,
-    /// The connection, and when its last batch ended.
-    held: Option<(PoolConnection<Postgres>, Instant)>,
+    held: Option<Held>,
     /// A connection idle this long goes back to the pool, which tests it, before the next batch.
     idle_check: Duration,
     /// Connections taken from the pool so far: one, unless batches failed or pauses were long.
     taken: u64,
+}
+
+/// The kept connection, and what the writer knows of it.
+struct Held {
+    conn: PoolConnection<Postgres>,
+    /// When its last batch ended.
+    last: Instant,
+    /// Inside the transaction the last batch's commit began for the next batch.
+    begun: bool,
+    /// A batch began and did not commit: the connection may be inside its transaction.
+    spoiled: bool,
 }
 
 impl Connection {
@@ -46,61 +62,88 @@ impl Connection {
         }
     }
 
-    /// Begins a batch's transaction on the kept connection, taking one from the pool first if
-    /// there is none (or it was idle too long).
+    /// Begins a batch's transaction on the kept connection (unless the last commit began it),
+    /// taking one from the pool first if there is none, or the kept one was spoiled or idle too
+    /// long.
     pub async fn begin(&mut self) -> Result<Batch<'_>, DbErr> {
         if self
             .held
             .as_ref()
-            .is_some_and(|(_, last)| last.elapsed() >= self.idle_check)
+            .is_some_and(|h| h.spoiled || h.last.elapsed() >= self.idle_check)
         {
-            self.release();
+            self.discard();
         }
-        if self.held.is_none() {
-            let conn = self
-                .db
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
-            self.taken += 1;
-            if self.taken > 1 {
-                tracing::debug!(
-                    tomadas = self.taken,
-                    "el escritor toma otra conexión de PostgreSQL"
-                );
+        let held = match &mut self.held {
+            Some(held) => held,
+            empty @ None => {
+                let conn = self
+                    .db
+                    .get_postgres_connection_pool()
+                    .acquire()
+                    .await
+                    .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+                self.taken += 1;
+                if self.taken > 1 {
+                    tracing::debug!(
+                        tomadas = self.taken,
+                        "el escritor toma otra conexión de PostgreSQL"
+                    );
+                }
+                empty.insert(Held {
+                    conn,
+                    last: Instant::now(),
+                    begun: false,
+                    spoiled: false,
+                })
             }
-            self.held = Some((conn, Instant::now()));
+        };
+        // Until the batch commits.
+        held.spoiled = true;
+        if !std::mem::take(&mut held.begun) {
+            sqlx::raw_sql("BEGIN")
+                .execute(&mut *held.conn)
+                .await
+                .map_err(exec_err)?;
         }
-        let (conn, last) = self.held.as_mut().expect("taken just above");
-        *last = Instant::now();
-        let txn = sqlx::Connection::begin(&mut **conn)
-            .await
-            .map_err(query_err)?;
         Ok(Batch {
-            txn: Mutex::new(txn),
-            last,
+            held: Mutex::new(held),
         })
     }
 
-    /// Gives the connection back to the pool, which tests it (after a failed batch, rolling back
-    /// what the batch left open) and closes it if it is broken.
-    pub fn release(&mut self) {
-        self.held = None;
+    /// Lets the kept connection go: closed if it may be inside a transaction, else back to the
+    /// pool, which tests it.
+    fn discard(&mut self) {
+        if let Some(mut held) = self.held.take()
+            && (held.spoiled || held.begun)
+        {
+            held.conn.close_on_drop();
+        }
     }
 }
 
 /// One batch's transaction: [`ConnectionTrait`] for its statements. Dropped without
-/// [`Batch::commit`], it rolls back (sqlx sends the `ROLLBACK` with the connection's next use).
+/// [`Batch::commit`] (an error), it leaves the connection spoiled (see [`Connection::begin`]).
 pub struct Batch<'c> {
-    txn: Mutex<sqlx::Transaction<'c, Postgres>>,
-    last: &'c mut Instant,
+    held: Mutex<&'c mut Held>,
 }
 
 impl Batch<'_> {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.into_inner().commit().await.map_err(exec_err)?;
-        *self.last = Instant::now();
+    /// Commits; with `begin_next`, in the same trip, begins the next batch's transaction (only
+    /// when requests are waiting for it).
+    pub async fn commit(self, begin_next: bool) -> Result<(), DbErr> {
+        let held = self.held.into_inner();
+        let sql = if begin_next {
+            "COMMIT; BEGIN"
+        } else {
+            "COMMIT"
+        };
+        sqlx::raw_sql(sql)
+            .execute(&mut *held.conn)
+            .await
+            .map_err(exec_err)?;
+        held.spoiled = false;
+        held.begun = begin_next;
+        held.last = Instant::now();
         Ok(())
     }
 
@@ -117,36 +160,36 @@ impl ConnectionTrait for Batch<'_> {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut txn = self.txn.lock().await;
+        let mut held = self.held.lock().await;
         Self::query(stmt)
-            .execute(&mut **txn)
+            .execute(&mut *held.conn)
             .await
             .map(Into::into)
             .map_err(exec_err)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut txn = self.txn.lock().await;
+        let mut held = self.held.lock().await;
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&mut **txn)
+            .execute(&mut *held.conn)
             .await
             .map(Into::into)
             .map_err(exec_err)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut txn = self.txn.lock().await;
+        let mut held = self.held.lock().await;
         Self::query(stmt)
-            .fetch_optional(&mut **txn)
+            .fetch_optional(&mut *held.conn)
             .await
             .map(|row| row.map(Into::into))
             .map_err(query_err)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut txn = self.txn.lock().await;
+        let mut held = self.held.lock().await;
         Self::query(stmt)
-            .fetch_all(&mut **txn)
+            .fetch_all(&mut *held.conn)
             .await
             .map(|rows| rows.into_iter().map(Into::into).collect())
             .map_err(query_err)
@@ -244,37 +287,39 @@ mod tests {
         let batch = conn.begin().await.unwrap();
         let first = backend(&batch).await.unwrap();
         insert(&batch, &table, 1).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
 
         let batch = conn.begin().await.unwrap();
         assert_eq!(backend(&batch).await.unwrap(), first);
         insert(&batch, &table, 2).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
         assert_eq!(conn.taken, 1);
         let pool = conn.db.get_postgres_connection_pool();
         assert_eq!((pool.size(), pool.num_idle()), (1, 0));
         assert_eq!(committed(&other, &table).await, [1, 2]);
     }
 
-    /// As the writer does after an error: the batch is dropped and the connection given back.
-    /// Nothing of the batch is written, and the next batch works.
+    /// As the writer does after an error: the batch is dropped uncommitted. Nothing of it is
+    /// written, and the next batch works.
     #[tokio::test]
     async fn a_failed_batch_writes_nothing_and_the_next_one_commits() {
         let Some((mut conn, other, table)) = setup("falla", IDLE_CHECK_FOR_TESTS).await else {
             return;
         };
-        let batch = conn.begin().await.unwrap();
-        insert(&batch, &table, 1).await.unwrap();
-        let failed = batch
-            .execute_unprepared("INSERT INTO tabla_que_no_existe VALUES (1)")
-            .await;
-        assert!(failed.is_err());
-        drop(batch);
-        conn.release();
+        {
+            let batch = conn.begin().await.unwrap();
+            insert(&batch, &table, 1).await.unwrap();
+            let failed = batch
+                .execute_unprepared("INSERT INTO tabla_que_no_existe VALUES (1)")
+                .await;
+            assert!(failed.is_err());
+        }
 
         let batch = conn.begin().await.unwrap();
         insert(&batch, &table, 2).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
+        // The failed batch's connection was closed, not used again inside its transaction.
+        assert_eq!(conn.taken, 2);
         assert_eq!(committed(&other, &table).await, [2]);
     }
 
@@ -288,20 +333,20 @@ mod tests {
         };
         let batch = conn.begin().await.unwrap();
         let first = backend(&batch).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
         terminate(&other, first).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         let batch = conn.begin().await.unwrap();
         assert_ne!(backend(&batch).await.unwrap(), first);
         insert(&batch, &table, 1).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
         assert_eq!(conn.taken, 2);
         assert_eq!(committed(&other, &table).await, [1]);
     }
 
     /// Closed without a pause, the connection fails one batch (its requests get a 503), and
-    /// the writer, giving it back, gets a working one for the next.
+    /// the next batch gets a working one.
     #[tokio::test]
     async fn a_connection_closed_under_load_fails_one_batch_only() {
         let Some((mut conn, other, table)) = setup("cerrada", IDLE_CHECK_FOR_TESTS).await else {
@@ -309,21 +354,99 @@ mod tests {
         };
         let batch = conn.begin().await.unwrap();
         let first = backend(&batch).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
         terminate(&other, first).await;
 
         let failed = async {
             let batch = conn.begin().await?;
             insert(&batch, &table, 1).await?;
-            batch.commit().await
+            batch.commit(false).await
         }
         .await;
         assert!(failed.is_err());
-        conn.release();
 
         let batch = conn.begin().await.unwrap();
         insert(&batch, &table, 2).await.unwrap();
-        batch.commit().await.unwrap();
+        batch.commit(false).await.unwrap();
+        assert_eq!(committed(&other, &table).await, [2]);
+    }
+
+    /// The writer's backend as another connection sees it: its state, and when its current
+    /// transaction began.
+    async fn activity(other: &DatabaseConnection, pid: i32) -> (String, Option<String>) {
+        let row = other
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT state, xact_start::text AS began FROM pg_stat_activity WHERE pid = $1",
+                [pid.into()],
+            ))
+            .await
+            .unwrap()
+            .expect("the writer's backend");
+        (
+            row.try_get("", "state").unwrap(),
+            row.try_get("", "began").unwrap(),
+        )
+    }
+
+    /// With requests waiting, a batch's commit begins the next batch's transaction: its rows
+    /// are committed (others see them), and the next batch runs in that transaction without a
+    /// `BEGIN` of its own. Without, the connection waits outside any transaction.
+    #[tokio::test]
+    async fn under_load_a_commit_begins_the_next_batch() {
+        let Some((mut conn, other, table)) = setup("encadena", IDLE_CHECK_FOR_TESTS).await else {
+            return;
+        };
+        let batch = conn.begin().await.unwrap();
+        let pid = backend(&batch).await.unwrap();
+        insert(&batch, &table, 1).await.unwrap();
+        batch.commit(true).await.unwrap();
+        let (state, began) = activity(&other, pid).await;
+        assert_eq!(state, "idle in transaction");
+        let began = began.expect("a transaction began");
+        let seen = other
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(seen, 1, "the first batch is committed");
+
+        let batch = conn.begin().await.unwrap();
+        insert(&batch, &table, 2).await.unwrap();
+        let (_, during) = activity(&other, pid).await;
+        assert_eq!(
+            during.as_deref(),
+            Some(began.as_str()),
+            "the same transaction"
+        );
+        batch.commit(false).await.unwrap();
+        assert_eq!(activity(&other, pid).await, ("idle".to_owned(), None));
+        assert_eq!(conn.taken, 1);
+        assert_eq!(committed(&other, &table).await, [1, 2]);
+    }
+
+    /// A batch dropped before its commit without an error (its task cancelled) writes nothing,
+    /// and its connection, maybe inside its transaction, is not used again.
+    #[tokio::test]
+    async fn a_batch_dropped_uncommitted_writes_nothing_and_its_connection_is_closed() {
+        let Some((mut conn, other, table)) = setup("abandona", IDLE_CHECK_FOR_TESTS).await else {
+            return;
+        };
+        let first = {
+            let batch = conn.begin().await.unwrap();
+            insert(&batch, &table, 1).await.unwrap();
+            backend(&batch).await.unwrap()
+        };
+
+        let batch = conn.begin().await.unwrap();
+        assert_ne!(backend(&batch).await.unwrap(), first);
+        insert(&batch, &table, 2).await.unwrap();
+        batch.commit(false).await.unwrap();
         assert_eq!(committed(&other, &table).await, [2]);
     }
 

@@ -16,15 +16,16 @@
 //! writes still open.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
-    Statement, StatementBuilder,
-    sea_query::Values,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, QuerySelect,
+    QueryTrait, RuntimeErr, Select, Statement, StatementBuilder,
+    sea_query::{Expr, SelectStatement, Values},
     sqlx::{self, Sqlite, pool::PoolConnection},
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{exec_err, query_err};
+use crate::entities::{mail_outbox, registration};
 
 type SqliteQuery = sqlx::query::Query<'static, Sqlite, SqlxValues>;
 
@@ -167,6 +168,28 @@ impl ConnectionTrait for Batch {
             .map(|rows| rows.into_iter().map(Into::into).collect())
             .map_err(query_err)
     }
+}
+
+/// The column that says whether a reset row's account has a reset e-mail waiting (SQLite).
+pub const WAITING: &str = "reset_waiting";
+
+/// The reset rows' read, with whether each account's reset e-mail already waits ([`WAITING`]):
+/// the batch then knows which e-mails its insert queues without asking the insert, and the
+/// insert travels with the commit (one trip less, see `within`). Exact on SQLite only, where the
+/// batch has held the database's one write lock since its `BEGIN IMMEDIATE`: nobody can queue or
+/// send in between. Each account costs one look-up in the pending key's unique index.
+pub fn with_waiting(select: Select<registration::Entity>) -> SelectStatement {
+    let prefix = mail_outbox::Kind::Reset.pending_key_prefix();
+    select
+        .expr_as(
+            Expr::cust_with_values(
+                "EXISTS (SELECT 1 FROM mail_outbox \
+                 WHERE mail_outbox.pending_key = ? || registrations.id)",
+                [prefix],
+            ),
+            WAITING,
+        )
+        .into_query()
 }
 
 #[cfg(test)]
@@ -313,5 +336,42 @@ mod tests {
         batch.abort().await;
         drop(batch);
         db.begin().await.unwrap().commit().await.unwrap();
+    }
+
+    /// The reset rows' read on SQLite finds each account by its unique ID usuario and looks up
+    /// its pending key in that column's unique index: no table is scanned, however long the
+    /// outbox.
+    #[tokio::test]
+    async fn the_reset_read_looks_up_each_accounts_waiting_email_by_index() {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite3").display()
+        );
+        let db = crate::db::connect_and_migrate(&url).await.unwrap();
+        let select = with_waiting(
+            registration::Entity::find()
+                .filter(registration::Column::UsuarioIdClave.is_in(["mperez", "aauditor"])),
+        );
+        let stmt = DbBackend::Sqlite.build(&select);
+        let plan: Vec<String> = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+                stmt.values.unwrap().0,
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").unwrap())
+            .collect();
+        let text = plan.join("\n");
+        assert!(text.contains("SEARCH registrations USING INDEX"), "{text}");
+        assert!(
+            text.contains("SEARCH mail_outbox USING COVERING INDEX"),
+            "{text}"
+        );
+        assert!(!text.contains("SCAN"), "{text}");
     }
 }
