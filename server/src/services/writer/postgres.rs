@@ -249,6 +249,15 @@ mod tests {
             .map(drop)
     }
 
+    /// One batch that writes `n` and commits; the backend it ran on.
+    async fn write_one(conn: &mut Connection, table: &str, n: i32) -> Result<i32, DbErr> {
+        let batch = conn.begin().await?;
+        let pid = backend(&batch).await?;
+        insert(&batch, table, n).await?;
+        batch.commit(false).await?;
+        Ok(pid)
+    }
+
     /// The rows committed, as another connection sees them; drops the table.
     async fn committed(other: &DatabaseConnection, table: &str) -> Vec<i32> {
         let rows = other
@@ -284,15 +293,8 @@ mod tests {
         let Some((mut conn, other, table)) = setup("se_queda", IDLE_CHECK_FOR_TESTS).await else {
             return;
         };
-        let batch = conn.begin().await.unwrap();
-        let first = backend(&batch).await.unwrap();
-        insert(&batch, &table, 1).await.unwrap();
-        batch.commit(false).await.unwrap();
-
-        let batch = conn.begin().await.unwrap();
-        assert_eq!(backend(&batch).await.unwrap(), first);
-        insert(&batch, &table, 2).await.unwrap();
-        batch.commit(false).await.unwrap();
+        let first = write_one(&mut conn, &table, 1).await.unwrap();
+        assert_eq!(write_one(&mut conn, &table, 2).await.unwrap(), first);
         assert_eq!(conn.taken, 1);
         let pool = conn.db.get_postgres_connection_pool();
         assert_eq!((pool.size(), pool.num_idle()), (1, 0));
@@ -315,9 +317,7 @@ mod tests {
             assert!(failed.is_err());
         }
 
-        let batch = conn.begin().await.unwrap();
-        insert(&batch, &table, 2).await.unwrap();
-        batch.commit(false).await.unwrap();
+        write_one(&mut conn, &table, 2).await.unwrap();
         // The failed batch's connection was closed, not used again inside its transaction.
         assert_eq!(conn.taken, 2);
         assert_eq!(committed(&other, &table).await, [2]);
@@ -331,18 +331,13 @@ mod tests {
         else {
             return;
         };
-        let batch = conn.begin().await.unwrap();
-        let first = backend(&batch).await.unwrap();
-        batch.commit(false).await.unwrap();
+        let first = write_one(&mut conn, &table, 1).await.unwrap();
         terminate(&other, first).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
 
-        let batch = conn.begin().await.unwrap();
-        assert_ne!(backend(&batch).await.unwrap(), first);
-        insert(&batch, &table, 1).await.unwrap();
-        batch.commit(false).await.unwrap();
+        assert_ne!(write_one(&mut conn, &table, 2).await.unwrap(), first);
         assert_eq!(conn.taken, 2);
-        assert_eq!(committed(&other, &table).await, [1]);
+        assert_eq!(committed(&other, &table).await, [1, 2]);
     }
 
     /// Closed without a pause, the connection fails one batch (its requests get a 503), and
@@ -352,23 +347,12 @@ mod tests {
         let Some((mut conn, other, table)) = setup("cerrada", IDLE_CHECK_FOR_TESTS).await else {
             return;
         };
-        let batch = conn.begin().await.unwrap();
-        let first = backend(&batch).await.unwrap();
-        batch.commit(false).await.unwrap();
+        let first = write_one(&mut conn, &table, 1).await.unwrap();
         terminate(&other, first).await;
 
-        let failed = async {
-            let batch = conn.begin().await?;
-            insert(&batch, &table, 1).await?;
-            batch.commit(false).await
-        }
-        .await;
-        assert!(failed.is_err());
-
-        let batch = conn.begin().await.unwrap();
-        insert(&batch, &table, 2).await.unwrap();
-        batch.commit(false).await.unwrap();
-        assert_eq!(committed(&other, &table).await, [2]);
+        assert!(write_one(&mut conn, &table, 2).await.is_err());
+        write_one(&mut conn, &table, 3).await.unwrap();
+        assert_eq!(committed(&other, &table).await, [1, 3]);
     }
 
     /// The writer's backend as another connection sees it: its state, and when its current
@@ -443,10 +427,7 @@ mod tests {
             backend(&batch).await.unwrap()
         };
 
-        let batch = conn.begin().await.unwrap();
-        assert_ne!(backend(&batch).await.unwrap(), first);
-        insert(&batch, &table, 2).await.unwrap();
-        batch.commit(false).await.unwrap();
+        assert_ne!(write_one(&mut conn, &table, 2).await.unwrap(), first);
         assert_eq!(committed(&other, &table).await, [2]);
     }
 
