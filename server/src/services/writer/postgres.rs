@@ -274,15 +274,31 @@ mod tests {
         rows.iter().map(|r| r.try_get("", "n").unwrap()).collect()
     }
 
+    /// Ends the backend and waits until it is gone, so that nothing it could still answer races
+    /// the test.
     async fn terminate(other: &DatabaseConnection, pid: i32) {
+        let ask =
+            |sql: &str| Statement::from_sql_and_values(DbBackend::Postgres, sql, [pid.into()]);
         other
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_terminate_backend($1)",
-                [pid.into()],
-            ))
+            .execute_raw(ask("SELECT pg_terminate_backend($1)"))
             .await
             .unwrap();
+        for _ in 0..100 {
+            let gone = other
+                .query_one_raw(ask(
+                    "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS gone",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<bool>("", "gone")
+                .unwrap();
+            if gone {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("el proceso {pid} de PostgreSQL no terminó");
     }
 
     /// A batch's connection does not go back to the pool when it commits (the pool would test it
