@@ -449,11 +449,8 @@ pub(crate) mod tests {
 
     /// A configuration from these settings alone (also for other modules' tests).
     pub(crate) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        Config::from_lookup(|k| map.get(k).map(|v| v.to_string()))
     }
 
     #[test]
