@@ -259,10 +259,13 @@ async fn run(mut store: Store, mut jobs: mpsc::Receiver<Job>, busy: Arc<AtomicBo
         match tracing::Instrument::instrument(apply(&mut store, writes, || !jobs.is_empty()), span)
             .await
         {
-            Ok(answers) => {
+            Ok((answers, done)) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A request whose client went away was still written; nobody to tell.
                     let _ = reply.send(Ok(answer));
+                }
+                if let Some(batch) = done {
+                    batch.release().await;
                 }
             }
             Err(error) => {
@@ -350,12 +353,14 @@ type Outcome = (&'static str, &'static str);
 
 /// Reads and writes one batch in one transaction; one answer per request, in order.
 /// `more_waiting`: whether requests wait for the next batch already (asked at the commit).
+/// On SQLite, also the committed batch, whose connection the caller gives back once it has
+/// answered (`sqlite::Batch::release`).
 async fn apply(
     store: &mut Store,
     writes: Vec<Write>,
     more_waiting: impl Fn() -> bool,
-) -> Result<Vec<Reply>, DbErr> {
-    let (answers, outcomes) = match store {
+) -> Result<(Vec<Reply>, Option<sqlite::Batch>), DbErr> {
+    let (answers, outcomes, done) = match store {
         Store::Sqlite(db) => {
             // BEGIN and COMMIT travel with the first and last statements (see `sqlite`).
             let batch = sqlite::Batch::start(db).await?;
@@ -368,7 +373,8 @@ async fn apply(
             if written.is_err() {
                 batch.abort().await;
             }
-            written?
+            let (answers, outcomes) = written?;
+            (answers, outcomes, Some(batch))
         }
         Store::Postgres(conn) => {
             // On an error the batch is dropped uncommitted, and its connection closed (see
@@ -379,7 +385,7 @@ async fn apply(
                 txn.execute(statement).await?;
             }
             txn.commit(more_waiting()).await?;
-            (answers, outcomes)
+            (answers, outcomes, None)
         }
     };
     // Counted once durable, like the answers.
@@ -394,7 +400,7 @@ async fn apply(
             metrics::counter!("reinicio_limit_refusals_total", "kind" => outcome).increment(1);
         }
     }
-    Ok(answers)
+    Ok((answers, done))
 }
 
 /// The batch inside its transaction: reads, decides, counts and queues; returns the answers,

@@ -87,6 +87,19 @@ impl Batch {
         Ok(())
     }
 
+    /// Gives the connection back to the pool now, in the caller's task, once the batch is
+    /// committed. Dropped, it would go back in a task of its own (sqlx tests it there with a trip
+    /// to SQLite's thread), which under load waited behind the HTTP tasks for a worker: the next
+    /// batch's `start` waited 170-290 µs for it (BENCHMARKS.md, "Issue 14: the writer keeps its
+    /// PostgreSQL connection"). `return_to_pool` is what sqlx's drop runs in that task (public,
+    /// though hidden from its docs). Whoever waits for the connection gets it next, as before.
+    pub async fn release(self) {
+        let mut state = self.state.lock().await;
+        if state.phase == Phase::Ended {
+            state.conn.return_to_pool().await;
+        }
+    }
+
     /// Ends the transaction after an error, if SQLite has not ended it already. If even that
     /// fails, the connection is closed instead of going back to the pool.
     pub async fn abort(&self) {
@@ -287,6 +300,22 @@ mod tests {
             .map(|r| r.event)
             .collect();
         assert_eq!(events, ["primera", "segunda", "tercera", "cuarta"]);
+    }
+
+    /// A committed batch gives its connection back before `release` returns, not in a task the
+    /// next batch would wait for.
+    #[tokio::test]
+    async fn a_released_batch_has_given_its_connection_back() {
+        let (dir, db) = database().await;
+        let batch = begun_with_one_row(&db).await;
+        batch
+            .commit_with(&[] as &[sea_orm::sea_query::InsertStatement])
+            .await
+            .unwrap();
+        batch.release().await;
+        assert_eq!(db.get_sqlite_connection_pool().num_idle(), 1);
+        assert_eq!(seen(&dir).await, 1);
+        writes_afterwards(&db).await;
     }
 
     #[tokio::test]
