@@ -291,9 +291,24 @@ struct Fetched {
     waiting: Option<HashSet<String>>,
 }
 
+/// The lookups' read: the registrations with any of these identificaciones, through
+/// `idx_registrations_identificacion` (test `reset::batching::the_batch_reads_use_their_indexes`).
+pub fn read_by_identificacion<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+) -> sea_orm::Select<registration::Entity> {
+    registration::Entity::find().filter(registration::Column::Identificacion.is_in(keys))
+}
+
+/// The resets' read: the registrations with any of these case-folded IDs usuario, through their
+/// unique index.
+pub fn read_by_usuario<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+) -> sea_orm::Select<registration::Entity> {
+    registration::Entity::find().filter(registration::Column::UsuarioIdClave.is_in(keys))
+}
+
 /// Reads every request's registrations, one statement per kind of key.
 async fn read(txn: &impl sea_orm::ConnectionTrait, writes: &[Write]) -> Result<Fetched, DbErr> {
-    use registration::Column as C;
     let mut identificaciones = Vec::new();
     let mut usuarios = Vec::new();
     for w in writes {
@@ -308,10 +323,7 @@ async fn read(txn: &impl sea_orm::ConnectionTrait, writes: &[Write]) -> Result<F
         // No ORDER BY: on a table without statistics yet (right after an import) PostgreSQL
         // chose to walk the primary key in order over the identificación index, 10 ms a batch.
         // The rows are put in order here.
-        let mut rows = registration::Entity::find()
-            .filter(C::Identificacion.is_in(identificaciones))
-            .all(txn)
-            .await?;
+        let mut rows = read_by_identificacion(identificaciones).all(txn).await?;
         rows.sort_by_key(|r| r.id);
         for r in rows {
             by_identificacion
@@ -322,7 +334,7 @@ async fn read(txn: &impl sea_orm::ConnectionTrait, writes: &[Write]) -> Result<F
     }
     let mut waiting = None;
     if !usuarios.is_empty() {
-        let select = registration::Entity::find().filter(C::UsuarioIdClave.is_in(usuarios));
+        let select = read_by_usuario(usuarios);
         if txn.get_database_backend() == DbBackend::Sqlite {
             let keys = waiting.insert(HashSet::new());
             for row in txn.query_all(&sqlite::with_waiting(select)).await? {

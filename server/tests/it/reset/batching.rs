@@ -319,3 +319,56 @@ async fn a_failed_batch_fails_its_requests_only() {
         test_db.drop_database().await;
     }
 }
+
+/// The batch's two reads over 5,000 registrations, analysed: each goes through its index, with
+/// no scan of the table, on both databases (BENCHMARKS.md gives the plans over 100,000).
+#[tokio::test]
+async fn the_batch_reads_use_their_indexes() {
+    use sea_orm::{DbBackend, Statement};
+    use server::services::writer::{read_by_identificacion, read_by_usuario};
+    for test_db in helpers::databases().await {
+        let db = db::connect_and_migrate(&test_db.url).await.unwrap();
+        let accounts = helpers::accounts(5_000);
+        helpers::register(&db, &accounts).await;
+        db.execute_unprepared("ANALYZE").await.unwrap();
+        let backend = db.get_database_backend();
+        let (explain, column) = match backend {
+            DbBackend::Sqlite => ("EXPLAIN QUERY PLAN", "detail"),
+            _ => ("EXPLAIN", "QUERY PLAN"),
+        };
+        let some = &accounts[1_000..1_016];
+        let reads = [
+            (
+                read_by_identificacion(some.iter().map(|a| a.1.as_str())),
+                "idx_registrations_identificacion",
+            ),
+            (
+                read_by_usuario(some.iter().map(|a| a.0.as_str())),
+                match backend {
+                    DbBackend::Sqlite => "sqlite_autoindex_registrations",
+                    _ => "registrations_usuario_id_clave_key",
+                },
+            ),
+        ];
+        for (select, index) in reads {
+            let stmt = backend.build(&sea_orm::QueryTrait::into_query(select));
+            let plan: Vec<String> = db
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!("{explain} {}", stmt.sql),
+                    stmt.values.unwrap().0,
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String>("", column).unwrap())
+                .collect();
+            let text = plan.join("\n");
+            assert!(text.contains(index), "{}: {text}", test_db.label);
+            for forbidden in ["Seq Scan", "SCAN registrations"] {
+                assert!(!text.contains(forbidden), "{}: {text}", test_db.label);
+            }
+        }
+        test_db.drop_database().await;
+    }
+}
