@@ -420,3 +420,31 @@ pub fn free_port() -> SocketAddr {
         .local_addr()
         .unwrap()
 }
+
+/// The database's own plan for a statement, one line per step: `EXPLAIN QUERY PLAN` on SQLite,
+/// `EXPLAIN` on PostgreSQL.
+pub async fn query_plan(
+    db: &sea_orm::DatabaseConnection,
+    statement: &impl sea_orm::StatementBuilder,
+) -> String {
+    let backend = db.get_database_backend();
+    let stmt = backend.build(statement);
+    // Each database's own EXPLAIN, and the column its lines come in.
+    let (explain, column) = match backend {
+        sea_orm::DbBackend::Sqlite => ("EXPLAIN QUERY PLAN", "detail"),
+        _ => ("EXPLAIN", "QUERY PLAN"),
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            format!("{explain} {}", stmt.sql),
+            stmt.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get::<String>("", column).unwrap())
+        .collect();
+    lines.join("\n")
+}

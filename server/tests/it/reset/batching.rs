@@ -324,7 +324,7 @@ async fn a_failed_batch_fails_its_requests_only() {
 /// no scan of the table, on both databases (BENCHMARKS.md gives the plans over 100,000).
 #[tokio::test]
 async fn the_batch_reads_use_their_indexes() {
-    use sea_orm::{DbBackend, Statement};
+    use sea_orm::DbBackend;
     use server::services::writer::{read_by_identificacion, read_by_usuario};
     for test_db in helpers::databases().await {
         let db = db::connect_and_migrate(&test_db.url).await.unwrap();
@@ -332,10 +332,6 @@ async fn the_batch_reads_use_their_indexes() {
         helpers::register(&db, &accounts).await;
         db.execute_unprepared("ANALYZE").await.unwrap();
         let backend = db.get_database_backend();
-        let (explain, column) = match backend {
-            DbBackend::Sqlite => ("EXPLAIN QUERY PLAN", "detail"),
-            _ => ("EXPLAIN", "QUERY PLAN"),
-        };
         let some = &accounts[1_000..1_016];
         let reads = [
             (
@@ -351,19 +347,8 @@ async fn the_batch_reads_use_their_indexes() {
             ),
         ];
         for (select, index) in reads {
-            let stmt = backend.build(&sea_orm::QueryTrait::into_query(select));
-            let plan: Vec<String> = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("{explain} {}", stmt.sql),
-                    stmt.values.unwrap().0,
-                ))
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.try_get::<String>("", column).unwrap())
-                .collect();
-            let text = plan.join("\n");
+            let select = sea_orm::QueryTrait::into_query(select);
+            let text = helpers::query_plan(&db, &select).await;
             assert!(text.contains(index), "{}: {text}", test_db.label);
             for forbidden in ["Seq Scan", "SCAN registrations"] {
                 assert!(!text.contains(forbidden), "{}: {text}", test_db.label);

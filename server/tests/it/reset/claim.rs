@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, QueryOrder};
 
 use super::*;
 
@@ -99,24 +99,7 @@ async fn a_claim_reads_the_index_in_order_however_long_the_queue() {
         }
         let backend = f.db.get_database_backend();
         f.db.execute_unprepared("ANALYZE").await.unwrap();
-        let due = backend.build(&outbox::due(backend, START_MS, 100));
-        // Each database's own EXPLAIN, and the column its lines come in.
-        let (explain, column) = match backend {
-            DbBackend::Sqlite => ("EXPLAIN QUERY PLAN", "detail"),
-            _ => ("EXPLAIN", "QUERY PLAN"),
-        };
-        let plan: Vec<String> =
-            f.db.query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!("{explain} {}", due.sql),
-                due.values.unwrap().0,
-            ))
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get::<String>("", column).unwrap())
-            .collect();
-        let text = plan.join("\n");
+        let text = helpers::query_plan(&f.db, &outbox::due(backend, START_MS, 100)).await;
         assert!(
             text.contains("idx_mail_outbox_state_next"),
             "{}: {text}",
