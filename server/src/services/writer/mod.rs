@@ -63,6 +63,24 @@ use crate::{
 mod postgres;
 mod sqlite;
 
+/// A statement as sqlx runs it, with sea-query's values bound as sea-orm binds them; for the
+/// transactions `sqlite` and `postgres` drive themselves.
+fn bound<DB: sea_orm::sqlx::Database>(
+    sql: String,
+    values: Option<sea_orm::sea_query::Values>,
+) -> sea_orm::sqlx::query::Query<'static, DB, sea_query_sqlx::SqlxValues>
+where
+    sea_query_sqlx::SqlxValues: sea_orm::sqlx::IntoArguments<DB>,
+{
+    let values =
+        sea_query_sqlx::SqlxValues(values.unwrap_or(sea_orm::sea_query::Values(Vec::new())));
+    sea_orm::sqlx::query_with(sea_orm::sqlx::AssertSqlSafe(sql), values)
+}
+
+fn conn_err(error: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(error.into()))
+}
+
 fn exec_err(error: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Exec(sea_orm::RuntimeErr::SqlxError(error.into()))
 }

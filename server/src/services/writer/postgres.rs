@@ -22,13 +22,11 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement,
-    sea_query::Values,
     sqlx::{self, Postgres, pool::PoolConnection},
 };
-use sea_query_sqlx::SqlxValues;
 use tokio::sync::Mutex;
 
-use super::{exec_err, query_err};
+use super::{bound, conn_err, exec_err, query_err};
 
 /// The connection the writer keeps, and the pool it comes from and goes back to.
 pub struct Connection {
@@ -81,7 +79,7 @@ impl Connection {
                     .get_postgres_connection_pool()
                     .acquire()
                     .await
-                    .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+                    .map_err(conn_err)?;
                 self.taken += 1;
                 if self.taken > 1 {
                     tracing::debug!(
@@ -146,11 +144,6 @@ impl Batch<'_> {
         held.last = Instant::now();
         Ok(())
     }
-
-    fn query(stmt: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
-        let values = SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new())));
-        sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), values)
-    }
 }
 
 #[async_trait::async_trait]
@@ -161,7 +154,7 @@ impl ConnectionTrait for Batch<'_> {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut held = self.held.lock().await;
-        Self::query(stmt)
+        bound::<Postgres>(stmt.sql, stmt.values)
             .execute(&mut *held.conn)
             .await
             .map(Into::into)
@@ -179,7 +172,7 @@ impl ConnectionTrait for Batch<'_> {
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut held = self.held.lock().await;
-        Self::query(stmt)
+        bound::<Postgres>(stmt.sql, stmt.values)
             .fetch_optional(&mut *held.conn)
             .await
             .map(|row| row.map(Into::into))
@@ -188,7 +181,7 @@ impl ConnectionTrait for Batch<'_> {
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut held = self.held.lock().await;
-        Self::query(stmt)
+        bound::<Postgres>(stmt.sql, stmt.values)
             .fetch_all(&mut *held.conn)
             .await
             .map(|rows| rows.into_iter().map(Into::into).collect())

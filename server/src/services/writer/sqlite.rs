@@ -17,14 +17,14 @@
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, QuerySelect,
-    QueryTrait, RuntimeErr, Select, Statement, StatementBuilder,
-    sea_query::{Expr, SelectStatement, Values},
+    QueryTrait, Select, Statement, StatementBuilder,
+    sea_query::{Expr, SelectStatement},
     sqlx::{self, Sqlite, pool::PoolConnection},
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::{exec_err, query_err};
+use super::{bound, conn_err, exec_err, query_err};
 use crate::entities::{mail_outbox, registration};
 
 type SqliteQuery = sqlx::query::Query<'static, Sqlite, SqlxValues>;
@@ -61,7 +61,7 @@ impl Batch {
             .get_sqlite_connection_pool()
             .acquire()
             .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+            .map_err(conn_err)?;
         Ok(Batch {
             state: Mutex::new(State {
                 conn,
@@ -128,8 +128,7 @@ impl Batch {
         } else {
             stmt.sql
         };
-        let values = SqlxValues(stmt.values.unwrap_or_else(|| Values(Vec::new())));
-        (state, sqlx::query_with(sqlx::AssertSqlSafe(sql), values))
+        (state, bound(sql, stmt.values))
     }
 }
 
